@@ -1,0 +1,37 @@
+/**
+ * The one small crypto interface every layer uses (STYLE.md §8). Two backends implement it:
+ * `noble` (@noble/curves + @noble/ciphers + @noble/hashes, portable, required by the design) and
+ * `native` (node:crypto, 5-36x faster on these machines; used on the data path).
+ * All keys and messages are raw bytes; Ed25519 private keys are the 32-byte seed.
+ */
+export type BackendName = 'noble' | 'native';
+
+export interface KeyPair {
+  readonly privateKey: Uint8Array; // 32 bytes
+  readonly publicKey: Uint8Array; // 32 bytes
+}
+
+/** AES-256-GCM bound to one key (key schedule done once). Sealed = ciphertext || 16-byte tag; no AAD. */
+export interface Aead {
+  seal(nonce: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** Throws PilotError('bad_tag') when authentication fails. */
+  open(nonce: Uint8Array, sealed: Uint8Array): Uint8Array;
+}
+
+export interface CryptoBackend {
+  readonly name: BackendName;
+  randomBytes(n: number): Uint8Array;
+  sha256(...parts: Uint8Array[]): Uint8Array;
+
+  x25519Generate(): KeyPair;
+  x25519PublicKey(privateKey: Uint8Array): Uint8Array;
+  /** Shared secret; throws PilotError('bad_key') for an all-zero result (low-order point). */
+  x25519(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array;
+
+  ed25519Generate(): KeyPair; // privateKey = 32-byte seed
+  ed25519PublicKey(seed: Uint8Array): Uint8Array;
+  ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array; // 64 bytes
+  ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+
+  aead(key: Uint8Array): Aead;
+}
