@@ -1,0 +1,114 @@
+import type { CommandSpec, OptionSpec } from './command';
+
+/**
+ * Every pilotctl command: the reference's set (cli.md §4) plus ours (groups, tag search, broadcast,
+ * backbone, console, netcheck). Commands are bound to implementations in `commands/`; one without
+ * an implementation is listed and answers `unavailable` ("not built yet").
+ */
+const timeout: OptionSpec = { type: 'string', description: 'overall timeout (Go duration or seconds)' };
+const count: OptionSpec = { type: 'string', description: 'number of items before exiting' };
+
+export const CATALOGUE: CommandSpec[] = [
+  // daemon lifecycle
+  {
+    group: 'daemon', name: 'daemon start', usage: 'daemon start [--hostname H] [--backbone HOST | --registry H:P --beacon H:P] [--tags a,b] [--public] [--foreground]',
+    summary: 'start the local node daemon in the background and wait until it is ready',
+    options: {
+      hostname: { type: 'string', description: 'hostname to claim at the registry' },
+      registry: { type: 'string', description: 'registry address host:port (default 127.0.0.1:9000)' },
+      beacon: { type: 'string', description: 'beacon address host:port (default 127.0.0.1:9001)' },
+      backbone: { type: 'string', description: 'shorthand: registry HOST:9000 and beacon HOST:9001' },
+      listen: { type: 'string', description: 'UDP tunnel listen address (default :0)' },
+      socket: { type: 'string', description: 'IPC socket path (default /tmp/pilot.sock, or $PILOT_SOCKET)' },
+      identity: { type: 'string', description: 'identity file (default ~/.pilot/identity.key)' },
+      owner: { type: 'string', description: 'owner string sent at registration' },
+      tags: { type: 'string', description: 'capability tags, comma separated (max 3)' },
+      public: { type: 'boolean', description: 'make the node public (endpoint visible to everyone)' },
+      'no-encrypt': { type: 'boolean', description: 'send plaintext PILT frames only' },
+      foreground: { type: 'boolean', description: 'run in this process (for systemd)' },
+      'log-level': { type: 'string', description: 'trace|debug|info|warn|error (default info)' },
+      config: { type: 'string', description: 'JSON config file' },
+    },
+  },
+  { group: 'daemon', name: 'daemon stop', usage: 'daemon stop', summary: 'stop the local daemon (SIGTERM, then SIGKILL after 10 s)' },
+  { group: 'daemon', name: 'daemon status', usage: 'daemon status [--check]', summary: 'is the daemon running and responsive', options: { check: { type: 'boolean', description: 'no output; exit 0 if responsive, else 1' } } },
+  // backbone
+  {
+    group: 'backbone', name: 'backbone start', usage: 'backbone start [--registry :9000] [--beacon :9001] [--data DIR] [--admin-token T]',
+    summary: 'run the backbone (registry + beacon) in the foreground',
+    options: {
+      registry: { type: 'string', description: 'registry TCP listen address (default :9000)' },
+      beacon: { type: 'string', description: 'beacon UDP listen address (default :9001)' },
+      data: { type: 'string', description: 'data directory for the crash-safe store (default ~/.pilot/backbone)' },
+      'admin-token': { type: 'string', description: 'require this token to create groups' },
+      'log-level': { type: 'string', description: 'trace|debug|info|warn|error (default info)' },
+    },
+  },
+  { group: 'backbone', name: 'backbone status', usage: 'backbone status [--registry H:P]', summary: 'counts from a running backbone', options: { registry: { type: 'string', description: 'registry address' } } },
+  // config
+  { group: 'config', name: 'init', usage: 'init [--registry H:P] [--beacon H:P] [--hostname H] [--socket P]', summary: 'write ~/.pilot/config.json' },
+  { group: 'config', name: 'config', usage: 'config [--set key=value]', summary: 'show or set CLI configuration' },
+  { group: 'config', name: 'context', usage: 'context', summary: 'machine-readable catalogue of commands, flags and error codes' },
+  // discovery
+  { group: 'discovery', name: 'info', usage: 'info', summary: 'this node: address, hostname, peers, connections, encryption, traffic' },
+  { group: 'discovery', name: 'find', usage: 'find <hostname> | find --tag T [--tag T2] [--group G]', summary: 'resolve a hostname, or search nodes by capability tag and group', options: { tag: { type: 'string', description: 'capability tag (comma separated: all must match)' }, group: { type: 'string', description: 'restrict to members of a group' } } },
+  { group: 'discovery', name: 'lookup', usage: 'lookup <node_id>', summary: 'registry record of a node' },
+  { group: 'discovery', name: 'set-hostname', usage: 'set-hostname <hostname>', summary: 'claim a hostname at the registry' },
+  { group: 'discovery', name: 'clear-hostname', usage: 'clear-hostname', summary: 'release this node\'s hostname' },
+  { group: 'discovery', name: 'set-public', usage: 'set-public', summary: 'make this node\'s endpoint visible to everyone' },
+  { group: 'discovery', name: 'set-private', usage: 'set-private', summary: 'hide this node\'s endpoint (trusted peers and group members only)' },
+  { group: 'discovery', name: 'set-tags', usage: 'set-tags <t1> [t2] [t3]', summary: 'set capability tags (max 3)' },
+  { group: 'discovery', name: 'clear-tags', usage: 'clear-tags', summary: 'remove all tags' },
+  { group: 'discovery', name: 'peers', usage: 'peers [--search q]', summary: 'peers this node has tunnels with: path, RTT, encryption', options: { search: { type: 'string', description: 'filter by node id, hostname, endpoint or tag' } } },
+  // communication
+  { group: 'communication', name: 'ping', usage: 'ping <address|hostname> [--count 4] [--timeout 30s]', summary: 'echo round trips over the tunnel, with the path (direct/punched/relay)', options: { count, timeout } },
+  { group: 'communication', name: 'traceroute', usage: 'traceroute <address> [--timeout 30s]', summary: 'connection setup time and data RTT', options: { timeout } },
+  { group: 'communication', name: 'bench', usage: 'bench <address|hostname> [size_mb=1] [--timeout 120s]', summary: 'throughput through the echo port', options: { timeout } },
+  { group: 'communication', name: 'connect', usage: 'connect <address|hostname> [port=1000] [--message M] [--timeout 30s]', summary: 'send one message on a stream and print the reply', options: { message: { type: 'string', description: 'message to send' }, timeout } },
+  { group: 'communication', name: 'send', usage: 'send <address|hostname> <port> --data D [--timeout 30s]', summary: 'send data on a stream and print the reply', options: { data: { type: 'string', description: 'data to send' }, timeout } },
+  { group: 'communication', name: 'recv', usage: 'recv <port> [--count 1] [--timeout 30s]', summary: 'accept connections on a port and print what arrives', options: { count, timeout } },
+  { group: 'communication', name: 'listen', usage: 'listen <port> [--count N] [--timeout D]', summary: 'print datagrams arriving on a port', options: { count, timeout } },
+  { group: 'communication', name: 'send-file', usage: 'send-file <address|hostname> <path>', summary: 'send a file through data exchange (port 1001)' },
+  { group: 'communication', name: 'send-message', usage: 'send-message <address|hostname> --data D [--type text|json|binary]', summary: 'send a message through data exchange (port 1001)', options: { data: { type: 'string', description: 'message' }, type: { type: 'string', description: 'text|json|binary' } } },
+  { group: 'communication', name: 'subscribe', usage: 'subscribe <address|hostname> <topic> [--count N] [--timeout D]', summary: 'subscribe to an event stream topic (port 1002; * for all)', options: { count, timeout } },
+  { group: 'communication', name: 'publish', usage: 'publish <address|hostname> <topic> --data D', summary: 'publish one event (port 1002)', options: { data: { type: 'string', description: 'payload' } } },
+  { group: 'communication', name: 'received', usage: 'received [--clear]', summary: 'files received through data exchange', options: { clear: { type: 'boolean', description: 'delete them' } } },
+  { group: 'communication', name: 'inbox', usage: 'inbox [--clear]', summary: 'messages received through data exchange', options: { clear: { type: 'boolean', description: 'delete them' } } },
+  // groups (ours)
+  { group: 'groups', name: 'group create', usage: 'group create <name> [--rule open|token|invite] [--token T]', summary: 'create a group and join it', options: { rule: { type: 'string', description: 'join rule (default open)' }, token: { type: 'string', description: 'token for rule=token' } } },
+  { group: 'groups', name: 'group join', usage: 'group join <name> [--token T] [--inviter N]', summary: 'join a group', options: { token: { type: 'string', description: 'join token' }, inviter: { type: 'string', description: 'inviting member (rule=invite)' } } },
+  { group: 'groups', name: 'group leave', usage: 'group leave <name>', summary: 'leave a group' },
+  { group: 'groups', name: 'group list', usage: 'group list', summary: 'groups with live member counts' },
+  { group: 'groups', name: 'group members', usage: 'group members <name>', summary: 'members of a group' },
+  { group: 'groups', name: 'broadcast', usage: 'broadcast <group> <message> [--port P]', summary: 'send a datagram to every member of a group', options: { port: { type: 'string', description: 'destination port (default 1000)' } } },
+  // tasks
+  { group: 'tasks', name: 'task submit', usage: 'task submit <address|hostname> --task "description" [--tag T]', summary: 'submit a task to a peer (port 1003)', options: { task: { type: 'string', description: 'task description' }, tag: { type: 'string', description: 'send to the best member with this tag instead of a named peer' } } },
+  { group: 'tasks', name: 'task accept', usage: 'task accept --id ID', summary: 'accept a received task', options: { id: { type: 'string', description: 'task id' } } },
+  { group: 'tasks', name: 'task decline', usage: 'task decline --id ID --justification J', summary: 'decline a received task', options: { id: { type: 'string', description: 'task id' }, justification: { type: 'string', description: 'why' } } },
+  { group: 'tasks', name: 'task execute', usage: 'task execute', summary: 'take the first accepted task' },
+  { group: 'tasks', name: 'task send-results', usage: 'task send-results --id ID (--results TEXT | --file PATH)', summary: 'send results back to the submitter', options: { id: { type: 'string', description: 'task id' }, results: { type: 'string', description: 'result text' }, file: { type: 'string', description: 'result file' } } },
+  { group: 'tasks', name: 'task list', usage: 'task list [--type received|submitted]', summary: 'tasks on this node', options: { type: { type: 'string', description: 'received|submitted' } } },
+  { group: 'tasks', name: 'task queue', usage: 'task queue', summary: 'accepted tasks waiting to run' },
+  // trust
+  { group: 'trust', name: 'handshake', usage: 'handshake <node_id|address|hostname> [justification]', summary: 'ask a peer for trust' },
+  { group: 'trust', name: 'approve', usage: 'approve <node_id>', summary: 'approve a pending trust request' },
+  { group: 'trust', name: 'reject', usage: 'reject <node_id> [reason]', summary: 'reject a pending trust request' },
+  { group: 'trust', name: 'untrust', usage: 'untrust <node_id>', summary: 'revoke trust' },
+  { group: 'trust', name: 'pending', usage: 'pending', summary: 'trust requests waiting for approval' },
+  { group: 'trust', name: 'trust', usage: 'trust', summary: 'trusted peers' },
+  // diagnostics
+  { group: 'diagnostics', name: 'connections', usage: 'connections', summary: 'open streams with congestion and retransmission counters' },
+  { group: 'diagnostics', name: 'disconnect', usage: 'disconnect <conn_id>', summary: 'close a stream' },
+  { group: 'diagnostics', name: 'netcheck', usage: 'netcheck', summary: 'what the beacon sees of this node\'s NAT (endpoint, port mapping behaviour)' },
+  // console
+  { group: 'console', name: 'console', usage: 'console [--port N] [--no-demo]', summary: 'serve the fleet console on 127.0.0.1 (web mode)', options: { port: { type: 'string', description: 'HTTP port (default 7400)' }, 'no-demo': { type: 'boolean', description: 'do not start the demo fleet' } } },
+];
+
+export function findCommand(words: string[]): { spec: CommandSpec; consumed: number } | undefined {
+  if (words.length >= 2) {
+    const two = CATALOGUE.find((c) => c.name === `${words[0]} ${words[1]}`);
+    if (two) return { spec: two, consumed: 2 };
+  }
+  const one = words[0] === undefined ? undefined : CATALOGUE.find((c) => c.name === words[0]);
+  return one ? { spec: one, consumed: 1 } : undefined;
+}
