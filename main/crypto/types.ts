@@ -14,9 +14,20 @@ export interface KeyPair {
 /** AES-256-GCM bound to one key (key schedule done once). Sealed = ciphertext || 16-byte tag; no AAD. */
 export interface Aead {
   seal(nonce: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /**
+   * Like `seal`, but writes ciphertext || tag into `out` at `offset` (so a frame header can be written
+   * around it without another copy); returns the number of bytes written (plaintext.length + 16).
+   * Added by the crypto helper; throws PilotError('short_buffer') when `out` is too small.
+   */
+  sealInto(nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): number;
   /** Throws PilotError('bad_tag') when authentication fails. */
   open(nonce: Uint8Array, sealed: Uint8Array): Uint8Array;
 }
+
+/** AES-256-GCM sizes used by the tunnel and the port-443 channel. */
+export const AEAD_KEY_LENGTH = 32;
+export const AEAD_NONCE_LENGTH = 12;
+export const AEAD_TAG_LENGTH = 16;
 
 export interface CryptoBackend {
   readonly name: BackendName;
