@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'unavailable',
   'unreachable',
   'permission_denied',
+  'rate_limited',
   // protocol / codec level
   'short_buffer',
   'bad_version',

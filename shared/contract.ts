@@ -1,0 +1,359 @@
+/**
+ * The one console contract (STYLE.md §3): every method a face can call on a node — the Electron
+ * preload, the web console's WebSocket bridge, and pilotctl through the IPC socket's extension
+ * command — with its argument and result types, plus the events a node pushes. Typed once here;
+ * main-side handlers validate every payload against `methodSchemas` before acting on it.
+ */
+import { z } from 'zod';
+
+export type PathKind = 'pending' | 'direct' | 'punched' | 'relay';
+export type TrustState = 'none' | 'pending_in' | 'pending_out' | 'trusted';
+export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+
+export interface NodeInfoView {
+  nodeId: number;
+  address: string;
+  hostname: string;
+  tags: string[];
+  groups: string[];
+  public: boolean;
+  uptimeSecs: number;
+  encrypt: boolean;
+  cryptoBackend: string;
+  publicKey: string;
+  fingerprint: string;
+  tunnelEndpoint: string;
+  publicEndpoint?: string;
+  registry: string;
+  beacon: string;
+  registryConnected: boolean;
+  peers: number;
+  connections: number;
+  ports: number;
+  traffic: { bytesSent: number; bytesRecv: number; pktsSent: number; pktsRecv: number };
+  drops: Record<string, number>;
+}
+
+export interface PeerCountersView {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  keyExchangesSent: number;
+  keyExchangesReceived: number;
+  relayedIn: number;
+  relayedOut: number;
+  retransmits: number;
+  drops: Record<string, number>;
+}
+
+export interface PeerView {
+  nodeId: number;
+  address: string;
+  hostname?: string;
+  tags: string[];
+  groups: string[];
+  path: PathKind;
+  endpoint?: string;
+  rttMs?: number;
+  rttHistory: number[];
+  lastSeenMs?: number;
+  trust: TrustState;
+  encrypted: boolean;
+  authenticated: boolean;
+}
+
+export interface ConnectionView {
+  id: number;
+  localPort: number;
+  remoteAddr: string;
+  remotePort: number;
+  state: string;
+  bytesSent: number;
+  bytesRecv: number;
+  retransmits: number;
+  srttMs: number;
+  cwnd: number;
+  inFlight: number;
+}
+
+export interface LogLine {
+  t: string;
+  level: LogLevelName;
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+export interface PeerDetail extends PeerView {
+  publicKey?: string;
+  fingerprint?: string;
+  pathChanges: number;
+  counters: PeerCountersView;
+  connections: ConnectionView[];
+  cryptoBackend: string;
+  logs: LogLine[];
+}
+
+export interface PingReply {
+  seq: number;
+  rttMs?: number;
+  path?: PathKind;
+  bytes?: number;
+  error?: string;
+}
+
+export interface PingReport {
+  target: string;
+  address: string;
+  nodeId: number;
+  replies: PingReply[];
+  stats: { sent: number; received: number; minMs?: number; medianMs?: number; p99Ms?: number; maxMs?: number };
+}
+
+export interface FoundNodeView {
+  nodeId: number;
+  address: string;
+  hostname?: string;
+  tags: string[];
+  publicKey: string;
+  lastSeen?: string;
+  online: boolean;
+  public: boolean;
+  networks: number[];
+}
+
+export interface GroupView {
+  id: number;
+  name: string;
+  joinRule: string;
+  members: number;
+  online: number;
+  joined: boolean;
+}
+
+export interface GroupMemberView {
+  nodeId: number;
+  address: string;
+  hostname?: string;
+  tags: string[];
+  online: boolean;
+  lastSeen?: string;
+}
+
+export interface TrustRequestView {
+  nodeId: number;
+  justification: string;
+  receivedAt: number;
+  publicKey?: string;
+}
+
+export interface TrustedPeerView {
+  nodeId: number;
+  publicKey?: string;
+  approvedAt: number;
+  mutual: boolean;
+  network: number;
+}
+
+export interface SpanView {
+  traceId: string;
+  spanId: string;
+  parentId?: string;
+  name: string;
+  node: string;
+  startMs: number;
+  durationMs: number;
+  status: 'ok' | 'error';
+  attrs: Record<string, string | number | boolean>;
+}
+
+export interface TaskView {
+  taskId: string;
+  description: string;
+  status: string;
+  from: string;
+  to: string;
+  createdAt: string;
+  category: 'received' | 'submitted';
+}
+
+export interface BroadcastReport {
+  group: string;
+  sent: number;
+  members: number;
+}
+
+export interface TaskSubmitReport {
+  target: string;
+  address: string;
+  taskId: string;
+  status: number;
+  message: string;
+  accepted: boolean;
+  chosenBy?: string;
+}
+
+// ---- methods ----------------------------------------------------------------------------------
+
+const target = z.string().min(1).max(255);
+const nodeId = z.number().int().min(1).max(0xffffffff);
+const groupName = z.string().min(1).max(63);
+
+export const methodSchemas = {
+  'node.info': z.object({}).strict(),
+  'node.setHostname': z.object({ hostname: z.string().max(63) }).strict(),
+  'node.setTags': z.object({ tags: z.array(z.string().max(33)).max(3) }).strict(),
+  'node.setVisibility': z.object({ public: z.boolean() }).strict(),
+  'peers.list': z.object({}).strict(),
+  'peers.inspect': z.object({ nodeId }).strict(),
+  'peers.ping': z.object({ target, count: z.number().int().min(1).max(1000).optional(), timeoutMs: z.number().int().min(1).max(600_000).optional(), intervalMs: z.number().int().min(10).max(60_000).optional() }).strict(),
+  'peers.resolve': z.object({ target }).strict(),
+  'find.nodes': z.object({ tags: z.array(z.string().max(33)).max(10).optional(), group: groupName.optional(), hostnamePrefix: z.string().max(63).optional() }).strict(),
+  'groups.list': z.object({}).strict(),
+  'groups.create': z.object({ name: groupName, joinRule: z.enum(['open', 'token', 'invite']).optional(), token: z.string().max(256).optional() }).strict(),
+  'groups.join': z.object({ name: groupName, token: z.string().max(256).optional(), inviter: nodeId.optional() }).strict(),
+  'groups.leave': z.object({ name: groupName }).strict(),
+  'groups.members': z.object({ name: groupName }).strict(),
+  'groups.broadcast': z.object({ name: groupName, message: z.string().max(60_000), port: z.number().int().min(0).max(65535).optional() }).strict(),
+  'trust.pending': z.object({}).strict(),
+  'trust.list': z.object({}).strict(),
+  'trust.request': z.object({ target, justification: z.string().max(1024).optional() }).strict(),
+  'trust.approve': z.object({ nodeId }).strict(),
+  'trust.reject': z.object({ nodeId, reason: z.string().max(1024).optional() }).strict(),
+  'trust.revoke': z.object({ nodeId }).strict(),
+  'tasks.submit': z.object({ target: target.optional(), tag: z.string().max(33).optional(), description: z.string().min(1).max(65_536) }).strict(),
+  'tasks.list': z.object({ category: z.enum(['received', 'submitted']).optional() }).strict(),
+  'traces.list': z.object({ limit: z.number().int().min(1).max(10_000).optional() }).strict(),
+  'traces.get': z.object({ traceId: z.string().regex(/^[0-9a-f]{1,64}$/) }).strict(),
+  'logs.tail': z.object({ limit: z.number().int().min(1).max(10_000).optional(), level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).optional(), peer: z.number().int().optional() }).strict(),
+} as const;
+
+export type MethodName = keyof typeof methodSchemas;
+export type MethodArgs<M extends MethodName> = z.infer<(typeof methodSchemas)[M]>;
+
+export interface MethodResults {
+  'node.info': NodeInfoView;
+  'node.setHostname': { hostname: string };
+  'node.setTags': { tags: string[] };
+  'node.setVisibility': { public: boolean };
+  'peers.list': PeerView[];
+  'peers.inspect': PeerDetail;
+  'peers.ping': PingReport;
+  'peers.resolve': { nodeId: number; address: string; hostname?: string };
+  'find.nodes': FoundNodeView[];
+  'groups.list': GroupView[];
+  'groups.create': GroupView;
+  'groups.join': GroupView;
+  'groups.leave': { name: string };
+  'groups.members': GroupMemberView[];
+  'groups.broadcast': BroadcastReport;
+  'trust.pending': TrustRequestView[];
+  'trust.list': TrustedPeerView[];
+  'trust.request': { nodeId: number; status: string };
+  'trust.approve': { nodeId: number; status: string };
+  'trust.reject': { nodeId: number; status: string };
+  'trust.revoke': { nodeId: number; status: string };
+  'tasks.submit': TaskSubmitReport;
+  'tasks.list': TaskView[];
+  'traces.list': SpanView[];
+  'traces.get': SpanView[];
+  'logs.tail': LogLine[];
+}
+
+export type MethodResult<M extends MethodName> = MethodResults[M];
+
+// ---- events -----------------------------------------------------------------------------------
+
+export interface ConsoleEvents {
+  'peer.updated': PeerView;
+  'peer.pathChanged': { nodeId: number; from: PathKind; to: PathKind; endpoint?: string };
+  'ping.reply': { target: string; nodeId: number; reply: PingReply };
+  /** `group`, when present, is the group's projection after the change (live member counts). */
+  'groups.changed': { name: string; event: string; nodeId: number; group?: GroupView };
+  'trust.requested': TrustRequestView;
+  'trust.changed': { nodeId: number; state: TrustState };
+  'span.ended': SpanView;
+  'log': LogLine;
+  'node.updated': NodeInfoView;
+}
+
+export type EventName = keyof ConsoleEvents;
+
+/** Wire envelopes used by both the IPC extension command and the console WebSocket. */
+export interface RequestEnvelope {
+  id: number;
+  method: MethodName;
+  params: unknown;
+}
+export type ResponseEnvelope =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: string; message: string; hint?: string } };
+export interface EventEnvelope {
+  event: EventName;
+  data: unknown;
+}
+
+/** A typed client over any transport (preload, WebSocket, IPC). */
+export interface ConsoleClient {
+  call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>>;
+  on<E extends EventName>(event: E, handler: (data: ConsoleEvents[E]) => void): () => void;
+}
+
+/** An event with its payload, as one discriminated union (what a ConsoleService emits). */
+export type ConsoleEvent = { [E in EventName]: { event: E; data: ConsoleEvents[E] } }[EventName];
+
+/** The error half of a ResponseEnvelope; also what the preload rejects with (a plain, cloneable object). */
+export interface ConsoleErrorPayload {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export const METHOD_NAMES = Object.keys(methodSchemas) as MethodName[];
+
+export function isMethodName(s: unknown): s is MethodName {
+  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(methodSchemas, s);
+}
+
+/** Every event name at run time; the type below fails to compile when ConsoleEvents gains one not listed. */
+export const EVENT_NAMES = [
+  'peer.updated',
+  'peer.pathChanged',
+  'ping.reply',
+  'groups.changed',
+  'trust.requested',
+  'trust.changed',
+  'span.ended',
+  'log',
+  'node.updated',
+] as const satisfies readonly EventName[];
+export type EventNamesComplete = Exclude<EventName, (typeof EVENT_NAMES)[number]> extends never ? true : never;
+export const EVENT_NAMES_COMPLETE: EventNamesComplete = true;
+
+// ---- the Electron preload's shape (STYLE.md §4), derived from the maps above -----------------
+
+/** `peers.ping` -> `peers`; the preload groups methods by this prefix. */
+export type MethodDomain = MethodName extends infer M ? (M extends `${infer D}.${string}` ? D : never) : never;
+export type PilotDomainApi<D extends MethodDomain> = {
+  [M in MethodName as M extends `${D}.${infer F}` ? F : never]: (args: MethodArgs<M>) => Promise<MethodResult<M>>;
+};
+/** `peer.pathChanged` -> `onPeerPathChanged`, `log` -> `onLog`. */
+export type EventHandlerName<E extends string> = E extends `${infer A}.${infer B}` ? `on${Capitalize<A>}${Capitalize<B>}` : `on${Capitalize<E>}`;
+export type PilotEventsApi = {
+  [E in EventName as EventHandlerName<E>]: (handler: (data: ConsoleEvents[E]) => void) => () => void;
+};
+/**
+ * `window.pilot` in the Electron renderer: `pilot.peers.ping({ target })`, `pilot.groups.join({ name })`,
+ * `pilot.events.onPingReply(handler)` (returns an unsubscribe function). Rejections are ConsoleErrorPayload.
+ */
+export type PilotApi = { [D in MethodDomain]: PilotDomainApi<D> } & { events: PilotEventsApi };
+
+export function splitMethod(method: MethodName): { domain: MethodDomain; name: string } {
+  const dot = method.indexOf('.');
+  return { domain: method.slice(0, dot) as MethodDomain, name: method.slice(dot + 1) };
+}
+
+export function eventHandlerName<E extends EventName>(event: E): EventHandlerName<E> {
+  const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+  return ('on' + event.split('.').map(cap).join('')) as EventHandlerName<E>;
+}
