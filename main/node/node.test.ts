@@ -1,0 +1,68 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startBackbone, type Backbone } from '../backbone';
+import { Identity } from '../crypto';
+import { silentLogger } from '../util/log';
+import { PilotNode } from './node';
+
+// Two real nodes on 127.0.0.1 with a real backbone (TCP registry + UDP beacon), in one process.
+describe('PilotNode over real sockets', () => {
+  let bb: Backbone;
+  let a: PilotNode;
+  let b: PilotNode;
+
+  beforeAll(async () => {
+    bb = await startBackbone({ registry: '127.0.0.1:0', beacon: '127.0.0.1:0', logger: silentLogger });
+    const reg = `127.0.0.1:${bb.registryAddress.port}`;
+    const bea = `127.0.0.1:${bb.beaconAddress.port}`;
+    a = new PilotNode({ identity: Identity.generate(), registry: reg, beacon: bea, hostname: 'alpha', public: true, listen: '127.0.0.1:0' });
+    b = new PilotNode({ identity: Identity.generate(), registry: reg, beacon: bea, hostname: 'bravo', public: true, listen: '127.0.0.1:0' });
+    await a.start();
+    await b.start();
+  });
+
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await bb?.close();
+  });
+
+  it('registers distinct permanent addresses and learns its public endpoint from the beacon', () => {
+    expect(a.nodeId).toBeGreaterThan(0);
+    expect(b.nodeId).not.toBe(a.nodeId);
+    expect(a.publicEndpoint?.port).toBe(a.tunnelEndpoint?.port);
+  });
+
+  it('resolves a hostname and answers a control ping over an encrypted direct tunnel', async () => {
+    const t = await a.resolveTarget('bravo');
+    expect(t.nodeId).toBe(b.nodeId);
+    const rtt = await a.controlPing(t.nodeId);
+    expect(rtt).toBeGreaterThan(0);
+    expect(a.tunnels.peerInfo(b.nodeId)).toMatchObject({ path: 'direct', encrypted: true, authenticated: true });
+    expect(b.tunnels.peerInfo(a.nodeId)).toMatchObject({ path: 'direct', encrypted: true });
+  });
+
+  it('carries a stream both ways and closes it gracefully with every byte delivered', async () => {
+    const received: Uint8Array[] = [];
+    const closed = new Promise<string>((resolve) => {
+      const stop = b.listen(5000, (s) => {
+        s.on('data', (c) => received.push(Uint8Array.from(c)));
+        s.on('close', (reason) => {
+          stop();
+          resolve(reason);
+        });
+      });
+    });
+    const s = await a.dial(b.address, 5000);
+    const payload = new Uint8Array(1_000_000).map((_, i) => (i * 7) & 0xff);
+    s.write(payload);
+    s.end();
+    expect(await closed).toBe('fin');
+    const got = Buffer.concat(received);
+    expect(got.length).toBe(payload.length);
+    expect(Buffer.compare(got, Buffer.from(payload))).toBe(0);
+  });
+
+  it('refuses a dial to a port nobody listens on', async () => {
+    await expect(a.dial(b.address, 4444)).rejects.toMatchObject({ code: 'connection_failed' });
+  });
+});

@@ -1,0 +1,688 @@
+/**
+ * The Pilot node: identity, one UDP tunnel socket, registration with the backbone, streams over the
+ * pure transport, datagrams, control pings, and the peer view the faces (daemon IPC, console) show.
+ * No Electron, no CLI: a plain object with start/stop and typed events.
+ */
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { PilotError, isPilotError } from '../../shared/errors';
+import { backboneAddress, formatAddress, parseAddress, PORTS, type Address } from '../../shared/address';
+import type { PathKind } from '../../shared/contract';
+import { getCrypto, type CryptoBackend, type Identity } from '../crypto';
+import {
+  decodePacket,
+  encodePacket,
+  FLAG_ACK,
+  PROTO_CONTROL,
+  PROTO_DATAGRAM,
+  PROTO_STREAM,
+  type Packet,
+} from '../wire/packet';
+import type { BeaconMessage } from '../wire/beacon';
+import { ConnectionTable, type CloseReason, type Segment, type StreamConnection, type TableConfig } from '../transport';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock';
+import { silentLogger, type Logger } from '../util/log';
+import { fromBase64 } from '../util/bytes';
+import { RegistryClient, type EventSubscription } from './registry-client';
+import type { RegistryEvent } from '../backbone/protocol';
+import { PilotStream, type StreamDriver } from './stream';
+import { TunnelManager, type PeerTunnelInfo, type TunnelEvent } from './tunnels';
+import { bindUdp, formatEndpoint, parseEndpoint, type DatagramSocket, type UdpEndpoint } from './udp';
+
+export interface NodeOptions {
+  identity: Identity;
+  /** Registry `host:port` (default 127.0.0.1:9000). */
+  registry?: string;
+  /** Beacon `host:port` (default 127.0.0.1:9001). */
+  beacon?: string;
+  /** UDP tunnel listen address (default `0.0.0.0:0`). */
+  listen?: string;
+  hostname?: string;
+  tags?: string[];
+  public?: boolean;
+  encrypt?: boolean;
+  owner?: string;
+  clock?: Clock;
+  log?: Logger;
+  backend?: CryptoBackend;
+  heartbeatMs?: number;
+  /** Tunnel timings (see TunnelOptions). */
+  tunnel?: { punchAfterMs?: number; relayAfterMs?: number; establishTimeoutMs?: number; upgradeIntervalMs?: number };
+  table?: Partial<TableConfig>;
+  /** An already bound socket (tests); otherwise `listen` is bound. */
+  socket?: DatagramSocket;
+}
+
+export interface DatagramMessage {
+  src: Address;
+  srcPort: number;
+  dstPort: number;
+  data: Uint8Array;
+}
+
+export interface NodeEvents {
+  started: [];
+  registered: [nodeId: number];
+  stopped: [];
+  datagram: [msg: DatagramMessage];
+  tunnel: [ev: TunnelEvent];
+  registry: [ev: RegistryEvent];
+  registryStatus: [connected: boolean];
+  ping: [nodeId: number, rttMs: number, path: PathKind];
+}
+
+export interface PeerRecord {
+  nodeId: number;
+  hostname?: string;
+  tags: string[];
+  publicKey?: string;
+  networks: number[];
+  rtt: number[];
+  lastPingMs?: number;
+  lastRefreshed?: number;
+}
+
+export interface ResolvedTarget {
+  nodeId: number;
+  address: Address;
+  hostname?: string;
+}
+
+type Listener = (s: PilotStream) => void;
+
+export class PilotNode extends EventEmitter<NodeEvents> {
+  readonly identity: Identity;
+  readonly backend: CryptoBackend;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly registryAddress: string;
+  readonly beaconAddress: string;
+  readonly startedAt: number;
+  hostname: string;
+  tags: string[];
+  isPublic: boolean;
+
+  private socket: DatagramSocket | undefined;
+  private tunnelsValue: TunnelManager | undefined;
+  private registryValue: RegistryClient | undefined;
+  private events: EventSubscription | undefined;
+  private table: ConnectionTable;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+  private heartbeatTimer: TimerHandle | undefined;
+  private heartbeatFailures = 0;
+  private nodeIdValue = 0;
+  private publicEndpointValue: UdpEndpoint | undefined;
+  private readonly streams = new Map<StreamConnection, PilotStream>();
+  private readonly dialWaiters = new Map<StreamConnection, { resolve: (s: PilotStream) => void; reject: (e: Error) => void }>();
+  private readonly portListeners = new Map<number, Listener>();
+  private readonly pingWaiters = new Map<number, { resolve: (rtt: number) => void; sentAt: number }>();
+  private pingSeq = 1;
+  readonly peers = new Map<number, PeerRecord>();
+  readonly counters = { badPackets: 0, controlPings: 0, datagramsIn: 0, datagramsOut: 0, refusedUntrusted: 0 };
+  /** Decides whether a peer may open a stream to a local port (trust enforcement); default: all. */
+  admission: (remoteNode: number, port: number) => boolean = () => true;
+  private running = false;
+  private readonly driver: StreamDriver;
+
+  constructor(private readonly opts: NodeOptions) {
+    super();
+    this.identity = opts.identity;
+    this.backend = opts.backend ?? getCrypto();
+    this.clock = opts.clock ?? systemClock;
+    this.log = (opts.log ?? silentLogger).child({ component: 'node' });
+    this.registryAddress = opts.registry ?? '127.0.0.1:9000';
+    this.beaconAddress = opts.beacon ?? '127.0.0.1:9001';
+    this.hostname = opts.hostname ?? '';
+    this.tags = opts.tags ?? [];
+    this.isPublic = opts.public ?? false;
+    this.startedAt = this.clock.wallNow();
+    this.table = this.makeTable();
+    this.driver = {
+      write: (conn, data) => {
+        const n = conn.write(data, this.clock.now());
+        this.rearm();
+        return n;
+      },
+      end: (conn) => {
+        conn.close(this.clock.now());
+        this.rearm();
+      },
+      abort: (conn) => {
+        conn.abort(this.clock.now());
+        this.rearm();
+      },
+    };
+  }
+
+  get nodeId(): number {
+    return this.nodeIdValue;
+  }
+  get address(): Address {
+    return backboneAddress(this.nodeIdValue);
+  }
+  get tunnels(): TunnelManager {
+    if (!this.tunnelsValue) throw new PilotError('not_running', 'node is not started');
+    return this.tunnelsValue;
+  }
+  get registry(): RegistryClient {
+    if (!this.registryValue) throw new PilotError('not_running', 'node is not started');
+    return this.registryValue;
+  }
+  get registryConnected(): boolean {
+    return this.heartbeatFailures === 0 && !!this.registryValue;
+  }
+  get tunnelEndpoint(): UdpEndpoint | undefined {
+    return this.socket?.local();
+  }
+  get publicEndpoint(): UdpEndpoint | undefined {
+    return this.publicEndpointValue;
+  }
+  get connectionTable(): ConnectionTable {
+    return this.table;
+  }
+  boundPorts(): number[] {
+    return [...this.portListeners.keys()];
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const beacon = parseEndpoint(this.beaconAddress);
+    if (!beacon) throw new PilotError('invalid_argument', `invalid beacon address "${this.beaconAddress}"`, 'use host:port');
+    const listen = parseEndpoint(this.opts.listen ?? '0.0.0.0:0', '0.0.0.0');
+    if (!listen) throw new PilotError('invalid_argument', `invalid listen address "${this.opts.listen}"`, 'use host:port or :port');
+    this.socket = this.opts.socket ?? (await bindUdp(listen.host, listen.port));
+    this.tunnelsValue = new TunnelManager({
+      identity: this.identity,
+      socket: this.socket,
+      clock: this.clock,
+      log: this.log.child({ component: 'tunnel' }),
+      backend: this.backend,
+      beacon,
+      encrypt: this.opts.encrypt ?? true,
+      lookupKey: (id) => this.lookupKey(id),
+      onPacket: (pkt, from) => this.onPacket(pkt, from),
+      onBeacon: (m, from) => this.onBeacon(m, from),
+      onEvent: (ev) => this.onTunnelEvent(ev),
+      ...this.opts.tunnel,
+    });
+    this.registryValue = new RegistryClient({
+      address: this.registryAddress,
+      identity: this.identity,
+      logger: this.log.child({ component: 'registry-client' }),
+    });
+    this.running = true;
+
+    // Learn our public endpoint from the beacon, from the tunnel socket itself, so the registered
+    // port is the tunnel's own NAT mapping.
+    this.publicEndpointValue = await this.discover(2000).catch(() => undefined);
+    await this.register();
+    this.scheduleHeartbeat();
+    this.events = this.registry.subscribeEvents({
+      onEvent: (e) => this.emit('registry', e),
+      onStatus: (s) => this.emit('registryStatus', s.connected),
+    });
+    this.events.ready.catch((e: unknown) => this.log.warn('registry event subscription refused', { error: String(e) }));
+    this.log.info('node started', {
+      address: formatAddress(this.address),
+      hostname: this.hostname || undefined,
+      tunnel: formatEndpoint(this.socket.local()),
+      public_endpoint: this.publicEndpointValue ? formatEndpoint(this.publicEndpointValue) : undefined,
+    });
+    this.emit('started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.table.shutdown(this.clock.now());
+    for (const [, w] of this.dialWaiters) w.reject(new PilotError('unavailable', 'node is shutting down'));
+    this.dialWaiters.clear();
+    this.events?.close();
+    this.registryValue?.close();
+    await this.tunnelsValue?.close();
+    this.log.info('node stopped');
+    this.emit('stopped');
+  }
+
+  private async register(): Promise<void> {
+    const listenAddr = this.publicEndpointValue
+      ? `${this.publicEndpointValue.host}:${this.publicEndpointValue.port}`
+      : `127.0.0.1:${this.socket!.local().port}`;
+    const reg = await this.registry.register({ listenAddr, ...(this.opts.owner ? { owner: this.opts.owner } : {}) });
+    this.nodeIdValue = reg.node_id;
+    this.tunnels.nodeId = reg.node_id;
+    this.tunnels.sendBeacon({ type: 'discover', nodeId: reg.node_id });
+    if (this.hostname) {
+      await this.registry.setHostname(this.hostname).catch((e: unknown) => {
+        this.log.warn('hostname not applied', { hostname: this.hostname, error: String(e) });
+        throw e;
+      });
+    }
+    if (this.tags.length) await this.registry.setTags(this.tags);
+    if (this.isPublic) await this.registry.setVisibility(true);
+    this.heartbeatFailures = 0;
+    this.emit('registered', reg.node_id);
+  }
+
+  private scheduleHeartbeat(): void {
+    const period = this.opts.heartbeatMs ?? 30_000;
+    this.heartbeatTimer = this.clock.setTimeout(() => {
+      void this.heartbeat().finally(() => {
+        if (this.running) this.scheduleHeartbeat();
+      });
+    }, period);
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.registry.heartbeat();
+      if (this.heartbeatFailures > 0) this.log.info('registry reachable again');
+      this.heartbeatFailures = 0;
+      this.tunnels.sendBeacon({ type: 'discover', nodeId: this.nodeIdValue });
+    } catch (e) {
+      this.heartbeatFailures++;
+      this.log.warn('heartbeat failed', { failures: this.heartbeatFailures, error: String(e) });
+      // The registry forgot us (restart without state, or reaped): register again, same key → same id.
+      if (this.heartbeatFailures >= 3 || (isPilotError(e) && e.code === 'not_found')) {
+        try {
+          await this.register();
+          this.log.info('re-registered', { node: this.nodeIdValue });
+        } catch (e2) {
+          this.log.warn('re-registration failed', { error: String(e2) });
+        }
+      }
+    }
+  }
+
+  /** Asks the beacon for our public endpoint (STUN-like), from the tunnel socket. */
+  discover(timeoutMs = 2000): Promise<UdpEndpoint> {
+    return new Promise((resolve, reject) => {
+      const t = this.clock.setTimeout(() => {
+        this.discoverWaiters.delete(handler);
+        reject(new PilotError('timeout', `no reply from the beacon at ${this.beaconAddress} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const handler = (ep: UdpEndpoint): void => {
+        this.clock.clearTimeout(t);
+        this.discoverWaiters.delete(handler);
+        resolve(ep);
+      };
+      this.discoverWaiters.add(handler);
+      this.tunnels.sendBeacon({ type: 'discover', nodeId: this.nodeIdValue });
+    });
+  }
+  private readonly discoverWaiters = new Set<(ep: UdpEndpoint) => void>();
+
+  private onBeacon(m: BeaconMessage, _from: UdpEndpoint): void {
+    if (m.type === 'discover_reply') {
+      const ep = { host: m.ip, port: m.port };
+      for (const w of [...this.discoverWaiters]) w(ep);
+    }
+  }
+
+  private async lookupKey(nodeId: number): Promise<Uint8Array | undefined> {
+    try {
+      const r = await this.registry.lookup(nodeId);
+      this.notePeerRecord(nodeId, r);
+      return fromBase64(r.public_key, 32);
+    } catch (e) {
+      this.log.debug('key lookup failed', { peer: nodeId, error: String(e) });
+      return undefined;
+    }
+  }
+
+  private notePeerRecord(nodeId: number, r: { hostname?: string; tags?: string[]; public_key?: string; networks?: number[] }): PeerRecord {
+    const p = this.peerRecord(nodeId);
+    if (r.hostname !== undefined) p.hostname = r.hostname;
+    if (r.tags) p.tags = r.tags;
+    if (r.public_key) p.publicKey = r.public_key;
+    if (r.networks) p.networks = r.networks;
+    p.lastRefreshed = this.clock.now();
+    return p;
+  }
+
+  peerRecord(nodeId: number): PeerRecord {
+    let p = this.peers.get(nodeId);
+    if (!p) {
+      p = { nodeId, tags: [], networks: [], rtt: [] };
+      this.peers.set(nodeId, p);
+    }
+    return p;
+  }
+
+  // ---- targets and tunnels --------------------------------------------------------------------
+
+  /** `0:0000.0000.0007`, a decimal node id, or a hostname (resolved at the registry). */
+  async resolveTarget(text: string): Promise<ResolvedTarget> {
+    const t = text.trim();
+    if (t.includes(':')) {
+      const a = parseAddress(t);
+      return { nodeId: a.node, address: a };
+    }
+    if (/^\d+$/.test(t)) {
+      const n = Number(t);
+      if (n < 1 || n > 0xffffffff) throw new PilotError('invalid_argument', `node id out of range: ${t}`, 'node ids are 1..4294967295');
+      return { nodeId: n, address: backboneAddress(n) };
+    }
+    try {
+      const r = await this.registry.resolveHostname(t);
+      this.peerRecord(r.node_id).hostname = r.hostname;
+      return { nodeId: r.node_id, address: backboneAddress(r.node_id), hostname: r.hostname };
+    } catch (e) {
+      if (isPilotError(e) && e.code !== 'connection_failed' && e.code !== 'timeout') {
+        throw new PilotError('not_found', `cannot resolve "${t}" — is the hostname correct?`, 'list hostnames and tags with: pilotctl find --tag <tag>');
+      }
+      throw e;
+    }
+  }
+
+  /** Makes sure frames can flow to `nodeId` (resolve at the registry, then key exchange / punch / relay). */
+  async ensureTunnel(nodeId: number): Promise<void> {
+    if (nodeId === this.nodeIdValue) throw new PilotError('invalid_argument', 'that is this node', 'ping another node');
+    const tunnels = this.tunnels;
+    if (tunnels.isReady(nodeId)) return;
+    let endpoint: UdpEndpoint | undefined;
+    if (!tunnels.hasPeer(nodeId) || !tunnels.peerInfo(nodeId)?.endpoint) {
+      try {
+        const r = await this.registry.resolve(nodeId);
+        endpoint = parseEndpoint(r.real_addr);
+      } catch (e) {
+        if (isPilotError(e) && (e.code === 'connection_failed' || e.code === 'timeout')) throw e;
+        throw new PilotError(
+          'permission_denied',
+          `cannot reach node ${nodeId}: the registry will not give out its endpoint (it is private, or unknown)`,
+          `ask for trust first: pilotctl handshake ${nodeId} "reason"`,
+        );
+      }
+    }
+    await tunnels.ensure(nodeId, endpoint);
+  }
+
+  // ---- streams -----------------------------------------------------------------------------
+
+  private makeTable(): ConnectionTable {
+    return new ConnectionTable(
+      {
+        send: (conn, seg) => this.sendSegment(conn.localPort, conn.remoteAddr, conn.remotePort, seg),
+        sendRaw: (localPort, remote, remotePort, seg) => this.sendSegment(localPort, remote, remotePort, seg),
+        data: (conn, chunk) => this.streams.get(conn)?.deliver(chunk),
+        event: (conn, ev) => {
+          if (ev.type === 'established') {
+            const w = this.dialWaiters.get(conn);
+            if (w) {
+              this.dialWaiters.delete(conn);
+              w.resolve(this.wrap(conn));
+            }
+          } else if (ev.type === 'drain') {
+            this.streams.get(conn)?.drained();
+          } else if (ev.type === 'closed') {
+            const w = this.dialWaiters.get(conn);
+            if (w) {
+              this.dialWaiters.delete(conn);
+              w.reject(dialError(ev.reason, conn));
+            }
+            this.streams.get(conn)?.finished(ev.reason, ev.lostBytes);
+            if (conn.state === 'CLOSED') this.streams.delete(conn);
+          }
+        },
+        incoming: (port) => {
+          const l = this.portListeners.get(port);
+          for (;;) {
+            const c = this.table.accept(port);
+            if (!c) break;
+            const s = this.wrap(c);
+            if (l && this.admission(c.remoteAddr.node, port)) l(s);
+            else {
+              if (l) this.counters.refusedUntrusted++;
+              s.abort();
+            }
+          }
+        },
+        removed: (conn) => {
+          // An RST moves a connection to CLOSED (and removes it) before its 'closed' event is
+          // flushed: keep the stream until that event has reached it.
+          if (this.streams.get(conn)?.closed !== false) this.streams.delete(conn);
+        },
+      },
+      this.opts.table,
+    );
+  }
+
+  private wrap(conn: StreamConnection): PilotStream {
+    let s = this.streams.get(conn);
+    if (!s) {
+      s = new PilotStream(conn, this.driver);
+      this.streams.set(conn, s);
+    }
+    return s;
+  }
+
+  private sendSegment(localPort: number, remote: Address, remotePort: number, seg: Segment): void {
+    const pkt = encodePacket({
+      flags: seg.flags,
+      protocol: PROTO_STREAM,
+      src: this.address,
+      dst: remote,
+      srcPort: localPort,
+      dstPort: remotePort,
+      seq: seg.seq,
+      ack: seg.ack,
+      window: seg.window,
+      payload: seg.payload,
+    });
+    this.tunnels.send(remote.node, pkt);
+  }
+
+  /** Re-arms the single transport timer at the table's next deadline. */
+  private rearm(): void {
+    if (!this.running) return;
+    const at = this.table.nextDeadline();
+    if (at === undefined || at >= this.timerAt) return;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.table.tick(this.clock.now());
+      this.rearm();
+    }, Math.max(0, at - this.clock.now()));
+  }
+
+  /** Opens a stream to `target:port`. */
+  async dial(target: Address | number, port: number, timeoutMs = 30_000): Promise<PilotStream> {
+    const addr = typeof target === 'number' ? backboneAddress(target) : target;
+    await this.ensureTunnel(addr.node);
+    const conn = this.table.dial(addr, port, this.clock.now(), { relayFallback: false });
+    const p = new Promise<PilotStream>((resolve, reject) => this.dialWaiters.set(conn, { resolve, reject }));
+    this.rearm();
+    let t: TimerHandle | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      t = this.clock.setTimeout(() => {
+        if (this.dialWaiters.delete(conn)) conn.abort(this.clock.now());
+        reject(new PilotError('timeout', `dial ${formatAddress(addr)}:${port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([p, timeout]);
+    } finally {
+      if (t) this.clock.clearTimeout(t);
+    }
+  }
+
+  /** Accepts streams on `port`; returns a function that stops listening. */
+  listen(port: number, onStream: Listener): () => void {
+    if (this.portListeners.has(port)) throw new PilotError('already_exists', `port ${port} already bound`);
+    this.portListeners.set(port, onStream);
+    this.table.listen(port);
+    return () => {
+      if (this.portListeners.get(port) !== onStream) return;
+      this.portListeners.delete(port);
+      this.table.unlisten(port, this.clock.now());
+      this.rearm();
+    };
+  }
+
+  streamsList(): PilotStream[] {
+    return [...this.streams.values()];
+  }
+
+  // ---- datagrams and control -------------------------------------------------------------------
+
+  async sendDatagram(dst: Address, port: number, data: Uint8Array): Promise<void> {
+    await this.ensureTunnel(dst.node);
+    this.counters.datagramsOut++;
+    this.tunnels.send(
+      dst.node,
+      encodePacket({
+        flags: 0,
+        protocol: PROTO_DATAGRAM,
+        src: this.address,
+        dst,
+        srcPort: this.table.allocatePort(),
+        dstPort: port,
+        seq: 0,
+        ack: 0,
+        window: 0,
+        payload: data,
+      }),
+    );
+  }
+
+  /**
+   * One control ping (protocol 0x03 to port 0, answered by every node incl. the reference): RTT in
+   * milliseconds over the established tunnel.
+   */
+  async controlPing(nodeId: number, timeoutMs = 3000): Promise<number> {
+    await this.ensureTunnel(nodeId);
+    const seq = this.pingSeq++ >>> 0;
+    const sentAt = this.clock.now();
+    const p = new Promise<number>((resolve) => this.pingWaiters.set(seq, { resolve, sentAt }));
+    this.tunnels.send(
+      nodeId,
+      encodePacket({
+        flags: 0,
+        protocol: PROTO_CONTROL,
+        src: this.address,
+        dst: backboneAddress(nodeId),
+        srcPort: PING_REPLY_PORT,
+        dstPort: PORTS.controlPing,
+        seq,
+        ack: 0,
+        window: 0,
+        payload: new Uint8Array(0),
+      }),
+    );
+    let t: TimerHandle | undefined;
+    try {
+      return await Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          t = this.clock.setTimeout(() => reject(new PilotError('timeout', `no reply from node ${nodeId} within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      if (t) this.clock.clearTimeout(t);
+      this.pingWaiters.delete(seq);
+    }
+  }
+
+  /** Records an RTT sample for the peer view (bounded history). */
+  recordRtt(nodeId: number, rttMs: number): void {
+    const p = this.peerRecord(nodeId);
+    p.rtt.push(rttMs);
+    if (p.rtt.length > 60) p.rtt.splice(0, p.rtt.length - 60);
+    p.lastPingMs = this.clock.wallNow();
+    this.emit('ping', nodeId, rttMs, this.tunnels.pathOf(nodeId) ?? 'pending');
+  }
+
+  // ---- incoming ---------------------------------------------------------------------------------
+
+  private onPacket(bytes: Uint8Array, from: number): void {
+    let pkt: Packet;
+    try {
+      pkt = decodePacket(bytes);
+    } catch {
+      this.counters.badPackets++;
+      return;
+    }
+    const now = this.clock.now();
+    switch (pkt.protocol) {
+      case PROTO_STREAM:
+        this.table.handleIncoming(
+          { src: pkt.src, srcPort: pkt.srcPort, dstPort: pkt.dstPort, seg: { flags: pkt.flags, seq: pkt.seq, ack: pkt.ack, window: pkt.window, payload: pkt.payload } },
+          now,
+        );
+        this.rearm();
+        return;
+      case PROTO_DATAGRAM:
+        if (pkt.payload.length === 0) return;
+        this.counters.datagramsIn++;
+        this.emit('datagram', { src: pkt.src, srcPort: pkt.srcPort, dstPort: pkt.dstPort, data: pkt.payload });
+        return;
+      case PROTO_CONTROL:
+        this.onControl(pkt, from);
+        return;
+      default:
+        this.counters.badPackets++;
+    }
+  }
+
+  private onControl(pkt: Packet, from: number): void {
+    if (pkt.dstPort === PORTS.controlPing && (pkt.flags & FLAG_ACK) === 0) {
+      this.counters.controlPings++;
+      this.tunnels.send(
+        from,
+        encodePacket({
+          flags: FLAG_ACK,
+          protocol: PROTO_CONTROL,
+          src: this.address,
+          dst: pkt.src,
+          srcPort: PORTS.controlPing,
+          dstPort: pkt.srcPort,
+          seq: pkt.seq,
+          ack: (pkt.seq + 1) >>> 0,
+          window: 0,
+          payload: pkt.payload,
+        }),
+      );
+      return;
+    }
+    if ((pkt.flags & FLAG_ACK) !== 0 && pkt.srcPort === PORTS.controlPing && pkt.dstPort === PING_REPLY_PORT) {
+      const w = this.pingWaiters.get(pkt.seq);
+      if (w) {
+        this.pingWaiters.delete(pkt.seq);
+        w.resolve(this.clock.now() - w.sentAt);
+      }
+    }
+  }
+
+  private onTunnelEvent(ev: TunnelEvent): void {
+    if (ev.type === 'peer_added') this.peerRecord(ev.nodeId);
+    this.emit('tunnel', ev);
+  }
+
+  tunnelInfo(nodeId: number): PeerTunnelInfo | undefined {
+    return this.tunnelsValue?.peerInfo(nodeId);
+  }
+
+  localAddresses(): string[] {
+    return Object.values(os.networkInterfaces())
+      .flat()
+      .filter((i): i is os.NetworkInterfaceInfo => !!i)
+      .map((i) => i.address);
+  }
+}
+
+/** The source port our control pings use; replies come back to it. */
+const PING_REPLY_PORT = 65535;
+
+function dialError(reason: CloseReason, conn: StreamConnection): PilotError {
+  const where = `${formatAddress(conn.remoteAddr)}:${conn.remotePort}`;
+  if (reason === 'rst' || reason === 'refused') return new PilotError('connection_failed', `connection refused by ${where}`, 'is anything listening on that port?');
+  if (reason === 'timeout') return new PilotError('timeout', `dial timeout to ${where}`);
+  return new PilotError('connection_failed', `dial ${where} failed (${reason})`);
+}

@@ -1,0 +1,722 @@
+/**
+ * The tunnel layer: one UDP socket carrying key exchange (PILA), encrypted frames (PILS), punch
+ * packets and beacon messages, per-peer crypto state, and the path to every peer
+ * (direct / punched / relay), including the upgrade back from relay to direct that the reference
+ * never does.
+ *
+ * Path rules (behaviour-based, so they match what the NAT lab can observe):
+ *  - direct:  the first authenticated exchange worked without hole punching;
+ *  - punched: direct traffic flows, but only after a punch (PunchRequest / PunchCommand);
+ *  - relay:   frames go through the beacon (0x05 Relay / 0x06 RelayDeliver).
+ * A relayed peer is probed every `upgradeIntervalMs` (punch + direct PILA); the first authenticated
+ * frame that arrives straight from the peer's endpoint switches it back to punched.
+ */
+import { PilotError } from '../../shared/errors';
+import {
+  getCrypto,
+  signPila,
+  TunnelCipher,
+  deriveTunnelKey,
+  verifyPila,
+  type CryptoBackend,
+  type Identity,
+  type KeyPair,
+} from '../crypto';
+import { decodeBeacon, encodeBeacon, type BeaconMessage } from '../wire/beacon';
+import {
+  classifyDatagram,
+  decodePILA,
+  decodePILS,
+  decodePILT,
+  encodePILA,
+  encodePILT,
+  PILP_FRAME,
+  PILS_HEADER_SIZE,
+  writePILSHeader,
+} from '../wire/tunnel';
+import { AEAD_TAG_LENGTH } from '../crypto';
+import type { Clock, TimerHandle } from '../util/clock';
+import type { Logger } from '../util/log';
+import { bytesEqual } from '../util/bytes';
+import { endpointKey, formatEndpoint, type DatagramSocket, type UdpEndpoint } from './udp';
+
+export type PathKind = 'pending' | 'direct' | 'punched' | 'relay';
+
+export type DropReason =
+  | 'malformed'
+  | 'unknown_magic'
+  | 'plaintext_refused'
+  | 'unauthenticated_kx'
+  | 'bad_signature'
+  | 'unknown_key'
+  | 'key_mismatch'
+  | 'no_session'
+  | 'bad_tag'
+  | 'replay'
+  | 'spoofed_source'
+  | 'queue_overflow'
+  | 'not_for_us';
+
+export interface PeerCounters {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  keyExchangesSent: number;
+  keyExchangesReceived: number;
+  relayedIn: number;
+  relayedOut: number;
+  drops: Partial<Record<DropReason, number>>;
+}
+
+export interface PeerTunnelInfo {
+  nodeId: number;
+  path: PathKind;
+  endpoint?: string;
+  encrypted: boolean;
+  authenticated: boolean;
+  peerKeyFingerprint?: string;
+  lastRecvMs?: number;
+  lastSendMs?: number;
+  pathChanges: number;
+  counters: PeerCounters;
+}
+
+export type TunnelEvent =
+  | { type: 'peer_added'; nodeId: number }
+  | { type: 'key_exchanged'; nodeId: number; rekey: boolean }
+  | { type: 'path_changed'; nodeId: number; from: PathKind; to: PathKind; endpoint?: string }
+  | { type: 'dropped'; nodeId?: number; reason: DropReason };
+
+export interface TunnelOptions {
+  identity: Identity;
+  socket: DatagramSocket;
+  clock: Clock;
+  log: Logger;
+  backend?: CryptoBackend;
+  beacon?: UdpEndpoint;
+  encrypt?: boolean;
+  /** Ed25519 key of a node as registered at the registry (undefined: unknown). */
+  lookupKey: (nodeId: number) => Promise<Uint8Array | undefined>;
+  /** A decrypted, CRC-unchecked inner packet from `from`. */
+  onPacket: (packet: Uint8Array, from: number) => void;
+  onBeacon?: (msg: BeaconMessage, from: UdpEndpoint) => void;
+  onEvent?: (ev: TunnelEvent) => void;
+  /** Direct key exchange attempts before asking the beacon to coordinate a punch. */
+  punchAfterMs?: number;
+  /** Give up on direct and switch to relay after this long. */
+  relayAfterMs?: number;
+  /** Fail a tunnel that has no key exchange after this long. */
+  establishTimeoutMs?: number;
+  /** How often relayed peers are probed for a direct path. */
+  upgradeIntervalMs?: number;
+  /** Key exchange resend interval while waiting. */
+  kxRetryMs?: number;
+}
+
+const MAX_QUEUE = 64;
+
+class Peer {
+  path: PathKind = 'pending';
+  endpoint: UdpEndpoint | undefined;
+  relay = false;
+  punchInvolved = false;
+  punchRequestedAt = -Infinity;
+  peerX25519: Uint8Array | undefined;
+  peerEd25519: Uint8Array | undefined;
+  cipher: TunnelCipher | undefined;
+  authenticated = false;
+  queue: Uint8Array[] = [];
+  lastKxSent = -Infinity;
+  lastRecv = -Infinity;
+  lastDirectRecv = -Infinity;
+  lastSend = -Infinity;
+  pathChanges = 0;
+  waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  establishing: { started: number; timer: TimerHandle | undefined } | undefined;
+  counters: PeerCounters = {
+    bytesIn: 0,
+    bytesOut: 0,
+    framesIn: 0,
+    framesOut: 0,
+    keyExchangesSent: 0,
+    keyExchangesReceived: 0,
+    relayedIn: 0,
+    relayedOut: 0,
+    drops: {},
+  };
+  constructor(readonly nodeId: number) {}
+}
+
+export class TunnelManager {
+  private readonly peers = new Map<number, Peer>();
+  private readonly backend: CryptoBackend;
+  private readonly x25519: KeyPair;
+  private readonly encrypt: boolean;
+  private readonly keyCache = new Map<number, Uint8Array>();
+  private readonly keyLookups = new Map<number, Promise<Uint8Array | undefined>>();
+  private readonly globalDrops: Partial<Record<DropReason, number>> = {};
+  /** Endpoints the beacon told us to punch towards, with the time: a first contact from one of them is a punched path. */
+  private readonly punchTargets = new Map<string, number>();
+  private nodeIdValue = 0;
+  private upgradeTimer: TimerHandle | undefined;
+  private closed = false;
+  private readonly o: Required<Pick<TunnelOptions, 'punchAfterMs' | 'relayAfterMs' | 'establishTimeoutMs' | 'upgradeIntervalMs' | 'kxRetryMs'>>;
+  private beaconValue: UdpEndpoint | undefined;
+  /** UDP-level counters (Info's pkts/bytes). */
+  readonly totals = { pktsSent: 0, pktsRecv: 0, bytesSent: 0, bytesRecv: 0 };
+
+  constructor(private readonly opts: TunnelOptions) {
+    this.backend = opts.backend ?? getCrypto();
+    this.x25519 = this.backend.x25519Generate();
+    this.encrypt = opts.encrypt ?? true;
+    this.beaconValue = opts.beacon;
+    this.o = {
+      punchAfterMs: opts.punchAfterMs ?? 300,
+      relayAfterMs: opts.relayAfterMs ?? 2000,
+      establishTimeoutMs: opts.establishTimeoutMs ?? 8000,
+      upgradeIntervalMs: opts.upgradeIntervalMs ?? 5000,
+      kxRetryMs: opts.kxRetryMs ?? 250,
+    };
+    opts.socket.onMessage((data, from) => this.onDatagram(data, from));
+    this.scheduleUpgrade();
+  }
+
+  /** Our node id (0 until registered). Frames carry it as the sender. */
+  set nodeId(id: number) {
+    this.nodeIdValue = id;
+  }
+  get nodeId(): number {
+    return this.nodeIdValue;
+  }
+  get beacon(): UdpEndpoint | undefined {
+    return this.beaconValue;
+  }
+  set beacon(b: UdpEndpoint | undefined) {
+    this.beaconValue = b;
+  }
+  get x25519Public(): Uint8Array {
+    return this.x25519.publicKey;
+  }
+  get encrypted(): boolean {
+    return this.encrypt;
+  }
+
+  /** Remembers a node's registered Ed25519 key (e.g. from a lookup done elsewhere). */
+  rememberKey(nodeId: number, key: Uint8Array): void {
+    this.keyCache.set(nodeId, key);
+  }
+
+  /** Sends a raw beacon message from the tunnel socket (so the beacon learns the tunnel's mapping). */
+  sendBeacon(msg: BeaconMessage, to: UdpEndpoint | undefined = this.beaconValue): void {
+    if (!to) return;
+    this.rawSend(encodeBeacon(msg), to);
+  }
+
+  hasPeer(nodeId: number): boolean {
+    return this.peers.has(nodeId);
+  }
+
+  isReady(nodeId: number): boolean {
+    const p = this.peers.get(nodeId);
+    return !!p && (!this.encrypt || !!p.cipher) && (p.relay || !!p.endpoint);
+  }
+
+  pathOf(nodeId: number): PathKind | undefined {
+    return this.peers.get(nodeId)?.path;
+  }
+
+  /**
+   * Makes sure a tunnel to `nodeId` is up: direct key exchange at `endpoint`, a punch after
+   * `punchAfterMs`, relay after `relayAfterMs`. Resolves when frames can flow.
+   */
+  ensure(nodeId: number, endpoint: UdpEndpoint | undefined): Promise<void> {
+    if (nodeId === this.nodeIdValue) return Promise.reject(new PilotError('invalid_argument', 'cannot open a tunnel to ourselves'));
+    const p = this.getPeer(nodeId);
+    if (endpoint && !p.endpoint) p.endpoint = endpoint;
+    if (this.isReady(nodeId)) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
+    if (!p.establishing) this.startEstablish(p);
+    return done;
+  }
+
+  /** Sends one marshalled packet to a peer (queues it while the key exchange runs). */
+  send(nodeId: number, packet: Uint8Array): void {
+    const p = this.getPeer(nodeId);
+    if (!this.encrypt) {
+      this.transmit(p, encodePILT(packet));
+      return;
+    }
+    if (!p.cipher) {
+      if (p.queue.length >= MAX_QUEUE) {
+        p.queue.shift();
+        this.drop('queue_overflow', p);
+      }
+      p.queue.push(Uint8Array.from(packet));
+      this.maybeSendKx(p);
+      if (!p.establishing) this.startEstablish(p);
+      return;
+    }
+    this.transmit(p, this.sealFrame(p.cipher, packet));
+  }
+
+  peerInfo(nodeId: number): PeerTunnelInfo | undefined {
+    const p = this.peers.get(nodeId);
+    return p ? this.info(p) : undefined;
+  }
+
+  listPeers(): PeerTunnelInfo[] {
+    return [...this.peers.values()].map((p) => this.info(p));
+  }
+
+  drops(): Partial<Record<DropReason, number>> {
+    return { ...this.globalDrops };
+  }
+
+  /** Forgets a peer's crypto state (trust revoked); the next send starts a new exchange. */
+  forget(nodeId: number): void {
+    const p = this.peers.get(nodeId);
+    if (!p) return;
+    for (const w of p.waiters) w.reject(new PilotError('connection_failed', `tunnel to node ${nodeId} was closed`));
+    if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
+    this.peers.delete(nodeId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.upgradeTimer) this.opts.clock.clearTimeout(this.upgradeTimer);
+    for (const p of this.peers.values()) {
+      if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
+      for (const w of p.waiters) w.reject(new PilotError('unavailable', 'node is shutting down'));
+      p.waiters = [];
+    }
+    await this.opts.socket.close();
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private info(p: Peer): PeerTunnelInfo {
+    const out: PeerTunnelInfo = {
+      nodeId: p.nodeId,
+      path: p.path,
+      encrypted: !!p.cipher,
+      authenticated: p.authenticated,
+      pathChanges: p.pathChanges,
+      counters: { ...p.counters, drops: { ...p.counters.drops } },
+    };
+    if (p.endpoint) out.endpoint = formatEndpoint(p.endpoint);
+    if (p.peerEd25519) out.peerKeyFingerprint = Buffer.from(p.peerEd25519).toString('base64').slice(0, 16);
+    if (p.lastRecv > -Infinity) out.lastRecvMs = p.lastRecv;
+    if (p.lastSend > -Infinity) out.lastSendMs = p.lastSend;
+    return out;
+  }
+
+  private getPeer(nodeId: number): Peer {
+    let p = this.peers.get(nodeId);
+    if (!p) {
+      p = new Peer(nodeId);
+      this.peers.set(nodeId, p);
+      this.opts.onEvent?.({ type: 'peer_added', nodeId });
+    }
+    return p;
+  }
+
+  private setPath(p: Peer, to: PathKind): void {
+    if (p.path === to) return;
+    const from = p.path;
+    p.path = to;
+    p.pathChanges++;
+    const ev: TunnelEvent = { type: 'path_changed', nodeId: p.nodeId, from, to };
+    if (p.endpoint) ev.endpoint = formatEndpoint(p.endpoint);
+    this.opts.log.info('path changed', { peer: p.nodeId, from, to, endpoint: ev.endpoint });
+    this.opts.onEvent?.(ev);
+  }
+
+  private drop(reason: DropReason, p?: Peer): void {
+    this.globalDrops[reason] = (this.globalDrops[reason] ?? 0) + 1;
+    if (p) p.counters.drops[reason] = (p.counters.drops[reason] ?? 0) + 1;
+    const ev: TunnelEvent = { type: 'dropped', reason };
+    if (p) ev.nodeId = p.nodeId;
+    this.opts.onEvent?.(ev);
+  }
+
+  private rawSend(frame: Uint8Array, to: UdpEndpoint): void {
+    this.totals.pktsSent++;
+    this.totals.bytesSent += frame.length;
+    this.opts.socket.send(frame, to);
+  }
+
+  private transmit(p: Peer, frame: Uint8Array): void {
+    const now = this.opts.clock.now();
+    p.lastSend = now;
+    p.counters.framesOut++;
+    p.counters.bytesOut += frame.length;
+    if ((p.relay || !p.endpoint) && this.beaconValue) {
+      p.counters.relayedOut++;
+      this.rawSend(encodeBeacon({ type: 'relay', sender: this.nodeIdValue, dest: p.nodeId, frame }), this.beaconValue);
+      return;
+    }
+    if (p.endpoint) this.rawSend(frame, p.endpoint);
+  }
+
+  private sealFrame(cipher: TunnelCipher, packet: Uint8Array): Uint8Array {
+    const out = new Uint8Array(PILS_HEADER_SIZE + packet.length + AEAD_TAG_LENGTH);
+    // writePILSHeader writes magic + sender; the cipher writes nonce || ciphertext || tag after it.
+    writePILSHeader(out, this.nodeIdValue, new Uint8Array(12));
+    cipher.sealInto(packet, out, 8);
+    return out;
+  }
+
+  private kxFrame(): Uint8Array {
+    const sig = signPila(this.opts.identity, this.nodeIdValue, this.x25519.publicKey);
+    return encodePILA({
+      sender: this.nodeIdValue,
+      x25519Public: this.x25519.publicKey,
+      ed25519Public: this.opts.identity.publicKey,
+      signature: sig,
+    });
+  }
+
+  private maybeSendKx(p: Peer, force = false, direct?: UdpEndpoint): void {
+    const now = this.opts.clock.now();
+    if (!force && now - p.lastKxSent < this.o.kxRetryMs) return;
+    p.lastKxSent = now;
+    p.counters.keyExchangesSent++;
+    const frame = this.kxFrame();
+    if (direct) {
+      this.rawSend(frame, direct);
+      return;
+    }
+    this.transmit(p, frame);
+  }
+
+  private startEstablish(p: Peer): void {
+    const started = this.opts.clock.now();
+    p.establishing = { started, timer: undefined };
+    const step = (): void => {
+      if (this.closed || !p.establishing) return;
+      const elapsed = this.opts.clock.now() - started;
+      if (this.isReady(p.nodeId)) {
+        this.finishEstablish(p);
+        return;
+      }
+      if (elapsed >= this.o.establishTimeoutMs) {
+        this.failEstablish(p, new PilotError('unreachable', `no key exchange with node ${p.nodeId} after ${Math.round(elapsed)} ms (direct, punch and relay tried)`, 'check that the peer is running: pilotctl lookup ' + p.nodeId));
+        return;
+      }
+      if (!p.relay && elapsed >= this.o.punchAfterMs && p.punchRequestedAt < started && this.beaconValue) {
+        p.punchRequestedAt = this.opts.clock.now();
+        p.punchInvolved = true;
+        this.sendBeacon({ type: 'punch_request', requester: this.nodeIdValue, target: p.nodeId });
+      }
+      if (!p.relay && (elapsed >= this.o.relayAfterMs || !p.endpoint) && this.beaconValue) {
+        p.relay = true;
+        this.setPath(p, 'relay');
+        this.opts.log.info('switching to relay', { peer: p.nodeId, afterMs: Math.round(elapsed) });
+      }
+      this.maybeSendKx(p);
+      p.establishing.timer = this.opts.clock.setTimeout(step, this.o.kxRetryMs);
+    };
+    step();
+  }
+
+  private finishEstablish(p: Peer): void {
+    if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
+    p.establishing = undefined;
+    const ws = p.waiters;
+    p.waiters = [];
+    for (const w of ws) w.resolve();
+  }
+
+  private failEstablish(p: Peer, e: PilotError): void {
+    if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
+    p.establishing = undefined;
+    const ws = p.waiters;
+    p.waiters = [];
+    p.queue = [];
+    for (const w of ws) w.reject(e);
+  }
+
+  private scheduleUpgrade(): void {
+    if (this.closed) return;
+    this.upgradeTimer = this.opts.clock.setTimeout(() => {
+      this.upgradeTick();
+      this.scheduleUpgrade();
+    }, this.o.upgradeIntervalMs);
+  }
+
+  /** Relay peers: ask the beacon for a fresh punch and probe the peer's endpoint directly. */
+  private upgradeTick(): void {
+    const now = this.opts.clock.now();
+    let anyRelay = false;
+    for (const p of this.peers.values()) {
+      if (p.relay && p.cipher && now - Math.max(p.lastSend, p.lastRecv) < 120_000) {
+        anyRelay = true;
+        p.punchRequestedAt = now;
+        this.sendBeacon({ type: 'punch_request', requester: this.nodeIdValue, target: p.nodeId });
+        if (p.endpoint) this.maybeSendKx(p, true, p.endpoint);
+      } else if (!p.relay && p.endpoint && now - p.lastSend > 15_000 && now - p.lastRecv < 120_000) {
+        // Keep NAT mappings of idle direct peers open.
+        this.rawSend(PILP_FRAME, p.endpoint);
+      }
+    }
+    // While relaying, keep the beacon's view of our own mapping fresh (the NAT may have changed).
+    if (anyRelay) this.sendBeacon({ type: 'discover', nodeId: this.nodeIdValue });
+  }
+
+  private onDatagram(data: Uint8Array, from: UdpEndpoint): void {
+    this.totals.pktsRecv++;
+    this.totals.bytesRecv += data.length;
+    const fromBeacon = !!this.beaconValue && from.port === this.beaconValue.port && sameHost(from.host, this.beaconValue.host);
+    try {
+      const kind = classifyDatagram(data);
+      switch (kind) {
+        case 'beacon':
+          this.onBeaconMessage(decodeBeacon(data), from, fromBeacon);
+          return;
+        case 'PILP':
+          return;
+        case 'PILA':
+          this.onPila(data, from, false);
+          return;
+        case 'PILS':
+          this.onPils(data, from, false);
+          return;
+        case 'PILT':
+          this.onPilt(data, from, false, undefined);
+          return;
+        case 'PILK':
+          this.drop('unauthenticated_kx');
+          return;
+        default:
+          this.drop('unknown_magic');
+      }
+    } catch (e) {
+      this.drop('malformed');
+      if (this.opts.log.enabled('debug')) this.opts.log.debug('malformed datagram dropped', { from: formatEndpoint(from), error: String(e) });
+    }
+  }
+
+  private onBeaconMessage(m: BeaconMessage, from: UdpEndpoint, fromBeacon: boolean): void {
+    if (m.type === 'relay_deliver') {
+      if (!fromBeacon) {
+        this.drop('not_for_us');
+        return;
+      }
+      const inner = m.frame;
+      const kind = classifyDatagram(inner);
+      if (kind === 'PILA') this.onPila(inner, from, true, m.sender);
+      else if (kind === 'PILS') this.onPils(inner, from, true, m.sender);
+      else if (kind === 'PILT') this.onPilt(inner, from, true, m.sender);
+      else this.drop('malformed');
+      return;
+    }
+    if (m.type === 'punch_command') {
+      const target = { host: m.ip, port: m.port };
+      for (let i = 0; i < 3; i++) this.rawSend(PILP_FRAME, target);
+      const now = this.opts.clock.now();
+      this.punchTargets.set(endpointKey(target), now);
+      if (this.punchTargets.size > 256) {
+        for (const [k, t] of this.punchTargets) if (now - t > 30_000) this.punchTargets.delete(k);
+      }
+      // If we asked for this punch, the command carries our target's current endpoint: prefer the
+      // peer already known at that endpoint, else the most recent request.
+      let best: Peer | undefined;
+      for (const p of this.peers.values()) {
+        if (now - p.punchRequestedAt >= 10_000) continue;
+        if (p.endpoint && endpointKey(p.endpoint) === endpointKey(target)) {
+          best = p;
+          break;
+        }
+        if (!best || p.punchRequestedAt > best.punchRequestedAt) best = p;
+      }
+      if (best) {
+        best.endpoint = target;
+        best.punchInvolved = true;
+        this.maybeSendKx(best, true, target);
+      } else {
+        // We are the punch target: someone wants to reach us; a PILA of ours through the fresh
+        // mapping lets a relayed peer upgrade sooner.
+        for (const p of this.peers.values()) {
+          if (p.relay && p.endpoint && endpointKey(p.endpoint) === endpointKey(target)) this.maybeSendKx(p, true, target);
+        }
+      }
+      return;
+    }
+    this.opts.onBeacon?.(m, from);
+  }
+
+  private async expectedKey(nodeId: number): Promise<Uint8Array | undefined> {
+    const cached = this.keyCache.get(nodeId);
+    if (cached) return cached;
+    let pending = this.keyLookups.get(nodeId);
+    if (!pending) {
+      pending = this.opts.lookupKey(nodeId).catch(() => undefined);
+      this.keyLookups.set(nodeId, pending);
+    }
+    const key = await pending;
+    this.keyLookups.delete(nodeId);
+    if (key) this.keyCache.set(nodeId, key);
+    return key;
+  }
+
+  private onPila(frame: Uint8Array, from: UdpEndpoint, relayed: boolean, relaySender?: number): void {
+    if (!this.encrypt) return;
+    const f = decodePILA(frame);
+    if (relayed && relaySender !== f.sender) {
+      this.drop('spoofed_source');
+      return;
+    }
+    if (f.sender === this.nodeIdValue || f.sender === 0) {
+      this.drop('not_for_us');
+      return;
+    }
+    void this.expectedKey(f.sender).then((expected) => {
+      if (this.closed) return;
+      const p = this.getPeer(f.sender);
+      if (!expected) {
+        this.drop('unknown_key', p);
+        return;
+      }
+      if (!bytesEqual(expected, f.ed25519Public)) {
+        // The registry may know a rotated key we have not seen yet: forget the cache once.
+        this.keyCache.delete(f.sender);
+        this.drop('key_mismatch', p);
+        return;
+      }
+      if (!verifyPila(this.backend, f.ed25519Public, f.sender, f.x25519Public, f.signature)) {
+        this.drop('bad_signature', p);
+        return;
+      }
+      this.acceptKx(p, f.x25519Public, f.ed25519Public, from, relayed);
+    });
+  }
+
+  private acceptKx(p: Peer, x25519: Uint8Array, ed25519: Uint8Array, from: UdpEndpoint, relayed: boolean): void {
+    const now = this.opts.clock.now();
+    p.counters.keyExchangesReceived++;
+    p.lastRecv = now;
+    const fresh = !p.cipher;
+    const changed = !!p.peerX25519 && !bytesEqual(p.peerX25519, x25519);
+    if (fresh || changed) {
+      const secret = this.backend.x25519(this.x25519.privateKey, x25519);
+      p.cipher = new TunnelCipher(this.backend, deriveTunnelKey(this.backend, secret));
+      p.peerX25519 = Uint8Array.from(x25519);
+      p.peerEd25519 = Uint8Array.from(ed25519);
+      p.authenticated = true;
+      this.opts.onEvent?.({ type: 'key_exchanged', nodeId: p.nodeId, rekey: changed });
+      this.opts.log.info(changed ? 'peer re-keyed' : 'tunnel key established', { peer: p.nodeId, relayed });
+    }
+    if (relayed) this.noteRelayed(p);
+    else this.noteDirect(p, from);
+    // Answer when the peer may not have our key yet: new state, a re-key, or a direct probe
+    // reaching us while we relay (that answer is what lets the peer upgrade too).
+    if (fresh || changed || now - p.lastKxSent > 1000) this.maybeSendKx(p, true, relayed ? undefined : from);
+    this.flushQueue(p);
+    if (p.establishing && this.isReady(p.nodeId)) this.finishEstablish(p);
+  }
+
+  private noteDirect(p: Peer, from: UdpEndpoint): void {
+    const now = this.opts.clock.now();
+    p.lastDirectRecv = now;
+    if (!p.endpoint || endpointKey(p.endpoint) !== endpointKey(from)) p.endpoint = from;
+    if (p.relay) {
+      p.relay = false;
+      this.opts.log.info('upgraded from relay to a direct path', { peer: p.nodeId, endpoint: formatEndpoint(from) });
+      this.setPath(p, 'punched');
+    } else if (p.path === 'pending') {
+      const punchedAt = this.punchTargets.get(endpointKey(from));
+      if (punchedAt !== undefined && now - punchedAt < 30_000) p.punchInvolved = true;
+      this.setPath(p, p.punchInvolved ? 'punched' : 'direct');
+    }
+  }
+
+  private noteRelayed(p: Peer): void {
+    const now = this.opts.clock.now();
+    p.counters.relayedIn++;
+    // Stay direct while direct traffic is recent: the peer may only relay one direction.
+    if (!p.relay && now - p.lastDirectRecv > 3000) {
+      p.relay = true;
+      this.setPath(p, 'relay');
+    } else if (p.path === 'pending') {
+      this.setPath(p, p.relay ? 'relay' : p.punchInvolved ? 'punched' : 'direct');
+    }
+  }
+
+  private flushQueue(p: Peer): void {
+    if (!p.cipher || p.queue.length === 0) return;
+    const q = p.queue;
+    p.queue = [];
+    for (const pkt of q) this.transmit(p, this.sealFrame(p.cipher, pkt));
+  }
+
+  private onPils(frame: Uint8Array, from: UdpEndpoint, relayed: boolean, relaySender?: number): void {
+    const f = decodePILS(frame);
+    if (relayed && relaySender !== f.sender) {
+      this.drop('spoofed_source');
+      return;
+    }
+    const p = this.peers.get(f.sender);
+    if (!this.encrypt) {
+      this.drop('no_session', p);
+      return;
+    }
+    if (!p || !p.cipher) {
+      this.drop('no_session', p);
+      // The peer has state we lost (we restarted): a new key exchange makes it re-key.
+      if (p) this.maybeSendKx(p, false, relayed ? undefined : from);
+      else if (!relayed) {
+        const np = this.getPeer(f.sender);
+        np.endpoint = from;
+        this.maybeSendKx(np, false, from);
+      }
+      return;
+    }
+    let plain: Uint8Array;
+    try {
+      plain = p.cipher.open(f.nonce, f.sealed);
+    } catch (e) {
+      const code = (e as PilotError).code;
+      this.drop(code === 'replay' ? 'replay' : 'bad_tag', p);
+      if (code !== 'replay') this.maybeSendKx(p, false, relayed ? undefined : from);
+      return;
+    }
+    this.acceptInner(p, plain, from, relayed);
+  }
+
+  private onPilt(frame: Uint8Array, from: UdpEndpoint, relayed: boolean, relaySender: number | undefined): void {
+    const packet = decodePILT(frame);
+    if (this.encrypt) {
+      // Plaintext copies (the reference sends them before keys exist) are unauthenticated: refused.
+      this.drop('plaintext_refused');
+      return;
+    }
+    const src = packet.length >= 10 ? ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0 : 0;
+    if (relayed && relaySender !== src) {
+      this.drop('spoofed_source');
+      return;
+    }
+    const p = this.getPeer(src);
+    this.acceptInner(p, packet, from, relayed);
+  }
+
+  private acceptInner(p: Peer, packet: Uint8Array, from: UdpEndpoint, relayed: boolean): void {
+    // The inner packet's source node must be the tunnel peer (the reference does not check this).
+    const src = packet.length >= 10 ? ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0 : -1;
+    if (src !== p.nodeId) {
+      this.drop('spoofed_source', p);
+      return;
+    }
+    p.lastRecv = this.opts.clock.now();
+    p.counters.framesIn++;
+    p.counters.bytesIn += packet.length;
+    if (relayed) this.noteRelayed(p);
+    else this.noteDirect(p, from);
+    this.opts.onPacket(packet, p.nodeId);
+  }
+}
+
+function sameHost(a: string, b: string): boolean {
+  const norm = (h: string): string => (h.startsWith('::ffff:') ? h.slice(7) : h === 'localhost' ? '127.0.0.1' : h);
+  return norm(a) === norm(b);
+}
