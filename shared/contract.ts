@@ -34,6 +34,18 @@ export interface NodeInfoView {
   drops: Record<string, number>;
 }
 
+export interface NetcheckView {
+  tunnelLocal: string;
+  beacon: string;
+  netcheckServer?: string;
+  publicEndpoint?: string;
+  publicEndpointAlt?: string;
+  portPreserved?: boolean;
+  mapping: 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
+  natType: 'none' | 'port-preserving' | 'cone' | 'symmetric' | 'unknown';
+  hint: string;
+}
+
 export interface PeerCountersView {
   bytesIn: number;
   bytesOut: number;
@@ -202,6 +214,7 @@ const groupName = z.string().min(1).max(63);
 export const methodSchemas = {
   'node.info': z.object({}).strict(),
   'node.setHostname': z.object({ hostname: z.string().max(63) }).strict(),
+  'node.netcheck': z.object({}).strict(),
   'node.setTags': z.object({ tags: z.array(z.string().max(33)).max(3) }).strict(),
   'node.setVisibility': z.object({ public: z.boolean() }).strict(),
   'peers.list': z.object({}).strict(),
@@ -234,6 +247,7 @@ export type MethodArgs<M extends MethodName> = z.infer<(typeof methodSchemas)[M]
 export interface MethodResults {
   'node.info': NodeInfoView;
   'node.setHostname': { hostname: string };
+  'node.netcheck': NetcheckView;
   'node.setTags': { tags: string[] };
   'node.setVisibility': { public: boolean };
   'peers.list': PeerView[];

@@ -12,6 +12,7 @@ import { BeaconServer, type BeaconServerOptions, type BeaconStats } from './beac
 import { RegistryServer, type ConnectionRateLimit, type RegistryServerStats } from './registry-server';
 import { RegistryState, type SnapshotJson, type VerifyFn } from './registry-state';
 import { FileStore, MemoryStore, type Store, type StoreStats } from './store';
+import { startNetcheckReflector, type NetcheckReflector } from './netcheck-reflector';
 
 export type HostPort = { host: string; port: number };
 
@@ -33,6 +34,11 @@ export interface BackboneOptions {
   snapshotEveryRecords?: number;
   snapshotIntervalMs?: number;
   beaconLimits?: Pick<BeaconServerOptions, 'relayPacketsPerSec' | 'relayPacketsBurst' | 'relayBytesPerSec' | 'relayBytesBurst' | 'expireMs'>;
+  /**
+   * The netcheck reflector (a second UDP port answering discovers, for NAT mapping detection):
+   * default the beacon's host and port + 1 (ephemeral when the beacon port is 0); false: none.
+   */
+  netcheck?: string | HostPort | false;
 }
 
 export interface BackboneStatus {
@@ -58,6 +64,7 @@ export interface BackboneStatus {
 export interface Backbone {
   registryAddress: HostPort;
   beaconAddress: HostPort;
+  netcheckAddress: HostPort | undefined;
   status(): BackboneStatus;
   /** Forces a snapshot (normally periodic). */
   snapshot(): Promise<void>;
@@ -109,6 +116,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
   }
   let registry: RegistryServer | undefined;
   let beacon: BeaconServer | undefined;
+  let reflector: NetcheckReflector | undefined;
   try {
     registry = await RegistryServer.start({
       host: regAddr.host,
@@ -123,7 +131,12 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
       snapshotIntervalMs: opts.snapshotIntervalMs,
     });
     beacon = await BeaconServer.start({ host: beaconAddr.host, port: beaconAddr.port, clock, logger: opts.logger, ...opts.beaconLimits });
+    if (opts.netcheck !== false) {
+      const nc = opts.netcheck === undefined ? { host: beaconAddr.host, port: beaconAddr.port === 0 ? 0 : beaconAddr.port + 1 } : parseHostPort(opts.netcheck);
+      reflector = await startNetcheckReflector(nc.host, nc.port, opts.logger.child({ component: 'netcheck' }));
+    }
   } catch (e) {
+    await beacon?.close();
     await registry?.close();
     await store.close();
     throw new PilotError('unavailable', `backbone failed to start: ${e instanceof Error ? e.message : String(e)}`);
@@ -134,6 +147,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
   return {
     registryAddress: reg.address(),
     beaconAddress: bcn.address(),
+    netcheckAddress: reflector?.address(),
     status(): BackboneStatus {
       const c = state.counts(clock.wallNow());
       const r = reg.stats();
@@ -171,6 +185,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
       closed = true;
       await reg.close();
       await bcn.close();
+      await reflector?.close();
       if (opts.dataDir) await reg.snapshot();
       await store.close();
       log.info('backbone stopped');

@@ -198,6 +198,7 @@ export function createNodeService(o: NodeServiceOptions): NodeService {
       if (pub) info.publicEndpoint = `${pub.host}:${pub.port}`;
       return info;
     },
+    'node.netcheck': async () => node.netcheck(),
     'node.setHostname': async ({ hostname }) => {
       const r = await node.registry.setHostname(hostname);
       node.hostname = r.hostname;

@@ -66,3 +66,25 @@ describe('PilotNode over real sockets', () => {
     await expect(a.dial(b.address, 4444)).rejects.toMatchObject({ code: 'connection_failed' });
   });
 });
+
+describe('netcheck', () => {
+  it('reports no NAT and an endpoint-independent mapping on loopback', async () => {
+    const bb = await startBackbone({ registry: '127.0.0.1:0', beacon: '127.0.0.1:0', logger: silentLogger });
+    const n = new PilotNode({
+      identity: Identity.generate(),
+      registry: `127.0.0.1:${bb.registryAddress.port}`,
+      beacon: `127.0.0.1:${bb.beaconAddress.port}`,
+      netcheck: `127.0.0.1:${bb.netcheckAddress!.port}`,
+      listen: '127.0.0.1:0',
+    });
+    try {
+      await n.start();
+      const r = await n.netcheck();
+      expect(r).toMatchObject({ natType: 'none', mapping: 'endpoint-independent', portPreserved: true });
+      expect(r.publicEndpoint).toBe(r.tunnelLocal);
+    } finally {
+      await n.stop();
+      await bb.close();
+    }
+  });
+});

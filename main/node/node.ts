@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { PilotError, isPilotError } from '../../shared/errors';
 import { backboneAddress, formatAddress, parseAddress, PORTS, type Address } from '../../shared/address';
-import type { PathKind } from '../../shared/contract';
+import type { NetcheckView, PathKind } from '../../shared/contract';
 import { getCrypto, type CryptoBackend, type Identity } from '../crypto';
 import {
   decodePacket,
@@ -27,7 +27,7 @@ import { RegistryClient, type EventSubscription } from './registry-client';
 import type { RegistryEvent } from '../backbone/protocol';
 import { PilotStream, type StreamDriver } from './stream';
 import { TunnelManager, type PeerTunnelInfo, type TunnelEvent } from './tunnels';
-import { bindUdp, formatEndpoint, parseEndpoint, type DatagramSocket, type UdpEndpoint } from './udp';
+import { bindUdp, endpointKey, formatEndpoint, parseEndpoint, type DatagramSocket, type UdpEndpoint } from './udp';
 
 export interface NodeOptions {
   identity: Identity;
@@ -49,6 +49,8 @@ export interface NodeOptions {
   /** Tunnel timings (see TunnelOptions). */
   tunnel?: { punchAfterMs?: number; relayAfterMs?: number; establishTimeoutMs?: number; upgradeIntervalMs?: number };
   table?: Partial<TableConfig>;
+  /** The netcheck reflector `host:port` (default: the beacon's host, port + 1). */
+  netcheck?: string;
   /** An already bound socket (tests); otherwise `listen` is bound. */
   socket?: DatagramSocket;
 }
@@ -81,6 +83,8 @@ export interface PeerRecord {
   lastPingMs?: number;
   lastRefreshed?: number;
 }
+
+export type NetcheckReport = NetcheckView;
 
 export interface ResolvedTarget {
   nodeId: number;
@@ -299,28 +303,82 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  /** Asks the beacon for our public endpoint (STUN-like), from the tunnel socket. */
-  discover(timeoutMs = 2000): Promise<UdpEndpoint> {
+  /** Asks a beacon (default ours) for our public endpoint (STUN-like), from the tunnel socket. */
+  discover(timeoutMs = 2000, to?: UdpEndpoint): Promise<UdpEndpoint> {
+    const target = to ?? this.tunnels.beacon;
+    if (!target) return Promise.reject(new PilotError('invalid_state', 'no beacon configured'));
+    const key = endpointKey(target);
     return new Promise((resolve, reject) => {
-      const t = this.clock.setTimeout(() => {
-        this.discoverWaiters.delete(handler);
-        reject(new PilotError('timeout', `no reply from the beacon at ${this.beaconAddress} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const handler = (ep: UdpEndpoint): void => {
+      const handler = (ep: UdpEndpoint, from: UdpEndpoint): void => {
+        if (endpointKey(from) !== key && !(to === undefined && from.port === target.port)) return;
         this.clock.clearTimeout(t);
         this.discoverWaiters.delete(handler);
         resolve(ep);
       };
+      const t = this.clock.setTimeout(() => {
+        this.discoverWaiters.delete(handler);
+        reject(new PilotError('timeout', `no discover reply from ${formatEndpoint(target)} within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.discoverWaiters.add(handler);
-      this.tunnels.sendBeacon({ type: 'discover', nodeId: this.nodeIdValue });
+      this.tunnels.sendBeacon({ type: 'discover', nodeId: this.nodeIdValue }, target);
     });
   }
-  private readonly discoverWaiters = new Set<(ep: UdpEndpoint) => void>();
+  private readonly discoverWaiters = new Set<(ep: UdpEndpoint, from: UdpEndpoint) => void>();
 
-  private onBeacon(m: BeaconMessage, _from: UdpEndpoint): void {
+  /**
+   * What the beacon sees of our NAT (like `tailscale netcheck`): our public endpoint as seen by the
+   * beacon and by the netcheck reflector (a second port), from the tunnel socket. Equal mappings →
+   * endpoint-independent (hole punching works); different → endpoint-dependent (expect relay).
+   */
+  async netcheck(timeoutMs = 2000): Promise<NetcheckReport> {
+    const beacon = this.tunnels.beacon;
+    if (!beacon) throw new PilotError('invalid_state', 'no beacon configured');
+    const alt = parseEndpoint(this.opts.netcheck ?? `${beacon.host}:${beacon.port + 1}`);
+    const local = this.socket!.local();
+    const [primary, secondary] = await Promise.allSettled([this.discover(timeoutMs, beacon), alt ? this.discover(timeoutMs, alt) : Promise.reject(new Error('none'))]);
+    const report: NetcheckReport = {
+      tunnelLocal: formatEndpoint(local),
+      beacon: formatEndpoint(beacon),
+      mapping: 'unknown',
+      natType: 'unknown',
+      hint: '',
+    };
+    if (alt) report.netcheckServer = formatEndpoint(alt);
+    if (primary.status !== 'fulfilled') {
+      report.hint = `the beacon at ${formatEndpoint(beacon)} did not answer: check --beacon`;
+      return report;
+    }
+    const p = primary.value;
+    this.publicEndpointValue = p;
+    report.publicEndpoint = formatEndpoint(p);
+    const locals = new Set(this.localAddresses());
+    const behindNat = !(locals.has(p.host) || (local.host !== '0.0.0.0' && local.host === p.host));
+    report.portPreserved = p.port === local.port;
+    if (secondary.status === 'fulfilled') {
+      const q = secondary.value;
+      report.publicEndpointAlt = formatEndpoint(q);
+      report.mapping = q.host === p.host && q.port === p.port ? 'endpoint-independent' : 'endpoint-dependent';
+    }
+    if (!behindNat) {
+      report.natType = 'none';
+      report.hint = 'public address: peers can reach this node directly';
+    } else if (report.mapping === 'endpoint-dependent') {
+      report.natType = 'symmetric';
+      report.hint = 'the NAT picks a new port per destination: hole punching will fail, traffic to other NATed peers goes through the relay';
+    } else if (report.mapping === 'endpoint-independent') {
+      report.natType = report.portPreserved ? 'port-preserving' : 'cone';
+      report.hint = 'the NAT keeps one mapping for all destinations: hole punching works';
+    } else {
+      report.natType = 'unknown';
+      report.hint = 'behind a NAT; the netcheck port did not answer, so the mapping behaviour is unknown';
+    }
+    return report;
+  }
+
+  private onBeacon(m: BeaconMessage, from: UdpEndpoint): void {
     if (m.type === 'discover_reply') {
       const ep = { host: m.ip, port: m.port };
-      for (const w of [...this.discoverWaiters]) w(ep);
+      for (const w of [...this.discoverWaiters]) w(ep, from);
     }
   }
 
