@@ -8,6 +8,7 @@ import { Tracer } from '../observe/tracer';
 import { createNodeService, pingStats, type NodeService } from './node-service';
 import type { ConsoleEvents } from '../../shared/contract';
 import { silentLogger } from '../util/log';
+import { formatAddress } from '../../shared/address';
 
 // The console contract over real nodes and a real backbone on 127.0.0.1.
 describe('node service (console contract)', () => {
@@ -101,5 +102,62 @@ describe('node service (console contract)', () => {
       medianMs: 2,
       p99Ms: 3,
     });
+  });
+});
+
+describe('node service with the built-in services (trust, tasks)', () => {
+  it('coordinator finds a specialist by tag and submits a task to it; trust approval flows through events', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { startServices } = await import('../node/services');
+    const { adaptServices } = await import('./services-adapter');
+    const bb2 = await startBackbone({ registry: '127.0.0.1:0', beacon: '127.0.0.1:0', logger: silentLogger });
+    const dir = await mkdtemp(join(tmpdir(), 'pf-svc-'));
+    const made: { node: PilotNode; svc: NodeService; stop: () => Promise<void> }[] = [];
+    const start = async (hostname: string, tags: string[], isPublic: boolean): Promise<{ node: PilotNode; svc: NodeService }> => {
+      const logs = new LogRing(100);
+      const node = new PilotNode({
+        identity: Identity.generate(),
+        registry: `127.0.0.1:${bb2.registryAddress.port}`,
+        beacon: `127.0.0.1:${bb2.beaconAddress.port}`,
+        hostname,
+        tags,
+        public: isPublic,
+        listen: '127.0.0.1:0',
+      });
+      await node.start();
+      const services = await startServices(node, { dataDir: join(dir, hostname) });
+      const svc = createNodeService({ node, logs, tracer: new Tracer(() => hostname), services: adaptServices(node, services) });
+      made.push({ node, svc, stop: async () => { svc.close(); await services.stop(); await node.stop(); } });
+      return { node, svc };
+    };
+    try {
+      const coord = await start('coordinator', [], true);
+      const spec = await start('specialist-fx', ['fx-rates'], true);
+      const report = await coord.svc.call('tasks.submit', { tag: 'fx-rates', description: 'EUR/USD close for 2026-11-24' });
+      expect(report).toMatchObject({ address: formatAddress(spec.node.address), accepted: true, status: 200 });
+      expect(report.chosenBy).toBeTruthy();
+      const received = await spec.svc.call('tasks.list', { category: 'received' });
+      expect(received.map((t) => t.description)).toEqual(['EUR/USD close for 2026-11-24']);
+
+      // Trust: a private node gets a request; its console sees the event and approves.
+      const priv = await start('specialist-news', ['news'], false);
+      const requested = new Promise<ConsoleEvents['trust.requested']>((resolve) =>
+        priv.svc.on((event, data) => {
+          if (event === 'trust.requested') resolve(data as ConsoleEvents['trust.requested']);
+        }),
+      );
+      await coord.svc.call('trust.request', { target: String(priv.node.nodeId), justification: 'need news' });
+      const req = await requested;
+      expect(req).toMatchObject({ nodeId: coord.node.nodeId, justification: 'need news' });
+      expect((await priv.svc.call('trust.pending', {})).map((p) => p.nodeId)).toEqual([coord.node.nodeId]);
+      await priv.svc.call('trust.approve', { nodeId: coord.node.nodeId });
+      expect((await priv.svc.call('trust.list', {})).map((p) => p.nodeId)).toEqual([coord.node.nodeId]);
+    } finally {
+      for (const m of made.reverse()) await m.stop();
+      await bb2.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

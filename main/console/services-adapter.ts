@@ -3,7 +3,11 @@
  * interface. `adaptServices` (next to the services) implements it; the node service depends only
  * on this.
  */
+import { PilotError } from '../../shared/errors';
+import { backboneAddress, formatAddress } from '../../shared/address';
 import type { TaskSubmitReport, TaskView, TrustedPeerView, TrustRequestView, TrustState } from '../../shared/contract';
+import type { PilotNode } from '../node/node';
+import { bestMember, type Services } from '../node/services';
 
 export type TrustEvent = { type: 'request'; request: TrustRequestView } | { type: 'changed'; nodeId: number; state: TrustState };
 
@@ -18,4 +22,59 @@ export interface ServicesAdapter {
   taskSubmit(req: { target?: string; tag?: string; description: string }): Promise<TaskSubmitReport>;
   taskList(category?: 'received' | 'submitted'): Promise<TaskView[]>;
   onTrust(fn: (ev: TrustEvent) => void): () => void;
+}
+
+/** The adapter over the node's built-in services (main/node/services). */
+export function adaptServices(node: PilotNode, services: Services): ServicesAdapter {
+  const trust = services.trust;
+  const tasks = (): NonNullable<Services['tasks']> => {
+    if (!services.tasks) throw new PilotError('unavailable', 'task submit is disabled on this node');
+    return services.tasks;
+  };
+  const status = (r: { node_id: number; status: string }): { nodeId: number; status: string } => ({ nodeId: r.node_id, status: r.status });
+  return {
+    trustState: (id) => trust.stateOf(id),
+    trustPending: async () => trust.listPending(),
+    trustList: async () => trust.listTrusted(),
+    trustRequest: async (id, j) => status(await trust.request(id, j)),
+    trustApprove: async (id) => status(await trust.approve(id)),
+    trustReject: async (id, reason) => status(await trust.reject(id, reason)),
+    trustRevoke: async (id) => status(await trust.revoke(id)),
+    async taskSubmit(req) {
+      let nodeId: number;
+      let chosenBy: string | undefined;
+      if (req.target) nodeId = (await node.resolveTarget(req.target)).nodeId;
+      else if (req.tag) {
+        const best = await bestMember(node, { tag: req.tag });
+        nodeId = best.nodeId;
+        chosenBy = best.reason;
+      } else throw new PilotError('invalid_argument', 'task submit needs a target or a tag', 'pilotctl task submit <host> --task "…" or --tag <tag>');
+      const r = await tasks().submit(nodeId, req.description);
+      const report: TaskSubmitReport = {
+        target: req.target ?? `#${req.tag}`,
+        address: formatAddress(backboneAddress(nodeId)),
+        taskId: r.task_id,
+        status: r.status,
+        message: r.message,
+        accepted: r.accepted,
+      };
+      if (chosenBy) report.chosenBy = chosenBy;
+      return report;
+    },
+    async taskList(category) {
+      return tasks()
+        .list(category)
+        .tasks.map((t): TaskView => ({ taskId: t.task_id, description: t.description, status: t.status, from: t.from, to: t.to, createdAt: t.created_at, category: t.category }));
+    },
+    onTrust(fn) {
+      const onRequest = (request: TrustRequestView): void => fn({ type: 'request', request });
+      const onChanged = (c: { nodeId: number; state: TrustState }): void => fn({ type: 'changed', nodeId: c.nodeId, state: c.state });
+      trust.on('request', onRequest);
+      trust.on('changed', onChanged);
+      return () => {
+        trust.off('request', onRequest);
+        trust.off('changed', onChanged);
+      };
+    },
+  };
 }

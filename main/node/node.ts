@@ -493,12 +493,14 @@ export class PilotNode extends EventEmitter<NodeEvents> {
             const c = this.table.accept(port);
             if (!c) break;
             const s = this.wrap(c);
-            if (l && this.admission(c.remoteAddr.node, port)) l(s);
-            else {
-              if (l) this.counters.refusedUntrusted++;
-              s.abort();
-            }
+            if (l) l(s);
+            else s.abort();
           }
+        },
+        admit: (port, src) => {
+          if (this.admission(src.node, port)) return true;
+          this.counters.refusedUntrusted++;
+          return false;
         },
         removed: (conn) => {
           // An RST moves a connection to CLOSED (and removes it) before its 'closed' event is

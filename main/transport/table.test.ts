@@ -166,3 +166,24 @@ describe('ConnectionTable', () => {
     expect(table.nextDeadline()).toBeUndefined();
   });
 });
+
+describe('admission hook', () => {
+  it('refuses a SYN with an RST and creates no connection when admit says no', () => {
+    const sent: { seg: Segment; port: number }[] = [];
+    const t = new ConnectionTable({
+      send: () => undefined,
+      sendRaw: (_lp, _r, rp, seg) => sent.push({ seg, port: rp }),
+      data: () => undefined,
+      event: () => undefined,
+      admit: (port, src) => !(port === 1001 && src.node === 9),
+    });
+    t.listen(1001);
+    t.handleIncoming({ src: { network: 0, node: 9 }, srcPort: 49152, dstPort: 1001, seg: { flags: FLAG_SYN, seq: 0, ack: 0, window: 512, payload: new Uint8Array(0) } }, 0);
+    expect(t.size).toBe(0);
+    expect(t.refused).toBe(1);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.seg.flags).toBe(FLAG_RST);
+    t.handleIncoming({ src: { network: 0, node: 8 }, srcPort: 49152, dstPort: 1001, seg: { flags: FLAG_SYN, seq: 0, ack: 0, window: 512, payload: new Uint8Array(0) } }, 0);
+    expect(t.size).toBe(1);
+  });
+});

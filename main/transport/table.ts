@@ -44,6 +44,8 @@ export interface TableHooks {
   incoming?(port: number): void;
   /** A connection left the table (CLOSED). */
   removed?(conn: StreamConnection): void;
+  /** Admission control for a new SYN (e.g. trust); false → RST, no connection is created. */
+  admit?(port: number, src: Address): boolean;
 }
 
 export interface TableConfig {
@@ -102,6 +104,8 @@ export class ConnectionTable {
   private readonly counted = new Set<StreamConnection>();
   private activeTotal = 0;
   private nextId = 1;
+  /** SYNs refused by the `admit` hook. */
+  refused = 0;
   private nextEphemeral = EPHEMERAL_PORT_MIN;
   private readonly heap = new DeadlineHeap<StreamConnection>();
   private globalBucket: Bucket | undefined;
@@ -234,6 +238,11 @@ export class ConnectionTable {
       return;
     }
     if (!this.takeSynToken(addressKey(pkt.src), now)) return; // silently dropped
+    if (this.hooks.admit && !this.hooks.admit(pkt.dstPort, pkt.src)) {
+      this.refused++;
+      this.hooks.sendRaw(pkt.dstPort, pkt.src, pkt.srcPort, rstSegment());
+      return;
+    }
     if (
       this.activeTotal >= this.config.maxConnsTotal ||
       (this.activePerPort.get(pkt.dstPort) ?? 0) >= this.config.maxConnsPerPort ||

@@ -1,0 +1,239 @@
+/**
+ * Helpers shared by the built-in services: time formats, safe file names and atomic writes for the
+ * mailbox directories, and a frame reader over a PilotStream for request/response clients.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { PilotError } from '../../../shared/errors';
+import { backboneAddress, formatAddress, type Address } from '../../../shared/address';
+import type { PilotNode } from '../node';
+import type { PilotStream } from '../stream';
+
+/** A service target: a node id (backbone address) or a full address. */
+export type Target = Address | number;
+
+export function targetAddress(t: Target): Address {
+  return typeof t === 'number' ? backboneAddress(t) : t;
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** `YYYYMMDD-HHMMSS.mmm` (UTC) — the mailbox file-name stamp (services.md §3). */
+export function fileStamp(ms: number): string {
+  const d = new Date(ms);
+  return (
+    `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-` +
+    `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`
+  );
+}
+
+/** RFC 3339, UTC, second precision: `2024-05-01T12:00:00Z`. */
+export function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Milliseconds of an RFC 3339 text, or undefined. */
+export function parseTime(text: unknown): number | undefined {
+  if (typeof text !== 'string' || text === '') return undefined;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * The base name of a peer-supplied file name: no directories (either slash), no control
+ * characters, no `.`/`..`, at most 200 bytes; `file` when nothing usable is left.
+ */
+export function safeBaseName(name: string): string {
+  const last = name.split(/[/\\]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  let s = last.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  if (s === '.' || s === '..') s = '';
+  s = s.replace(/^\.+/, (m) => (m.length === s.length ? '' : m));
+  while (Buffer.byteLength(s) > 200) s = s.slice(0, -1);
+  return s === '' ? 'file' : s;
+}
+
+/** Splits `report.tar.gz` → [`report.tar`, `.gz`]; dot files keep their name as base. */
+export function splitExt(name: string): [string, string] {
+  const ext = path.extname(name);
+  if (ext === '' || ext === name) return [name, ''];
+  return [name.slice(0, -ext.length), ext];
+}
+
+/** Writes `data` to `file` atomically (temp file + fsync + rename), creating the directory 0700. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Creates a new file `<dir>/<base><ext>` (or `<base>-1<ext>`, `-2`, ... when taken) without ever
+ * overwriting; returns its path.
+ */
+export async function writeNewFile(dir: string, base: string, ext: string, data: string | Uint8Array, mode = 0o600): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (let i = 0; i < 1000; i++) {
+    const file = path.join(dir, `${base}${i === 0 ? '' : `-${i}`}${ext}`);
+    let fh;
+    try {
+      fh = await open(file, 'wx', mode);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw e;
+    }
+    try {
+      await fh.writeFile(data);
+    } finally {
+      await fh.close();
+    }
+    return file;
+  }
+  throw new PilotError('already_exists', `no free file name for ${base}${ext} in ${dir}`);
+}
+
+/** The error a client sees when a node resets the stream before answering (trust enforcement). */
+export function refusedError(stream: PilotStream): PilotError {
+  return new PilotError(
+    'connection_failed',
+    `connection refused by ${formatAddress(stream.remote)}:${stream.remotePort}`,
+    `the node may be private and not trust this node: pilotctl handshake ${stream.remote.node} "reason"`,
+  );
+}
+
+/**
+ * Queues decoded frames from a stream for request/response clients. `next()` resolves the next
+ * frame, or undefined once the stream closed; a reset before anything arrived is reported as
+ * "connection refused"; a decoding error aborts the stream and rejects.
+ */
+export class FrameReader<F> {
+  private readonly frames: F[] = [];
+  private waiters: { resolve: (f: F | undefined) => void; reject: (e: Error) => void }[] = [];
+  private error: Error | undefined;
+  private received = 0;
+  private closed = false;
+
+  constructor(
+    readonly stream: PilotStream,
+    decode: (chunk: Uint8Array) => F[],
+  ) {
+    stream.on('data', (chunk) => {
+      this.received += chunk.length;
+      let got: F[];
+      try {
+        got = decode(chunk);
+      } catch (e) {
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+        stream.abort();
+        return;
+      }
+      for (const f of got) {
+        const w = this.waiters.shift();
+        if (w) w.resolve(f);
+        else this.frames.push(f);
+      }
+    });
+    stream.on('close', (reason) => {
+      this.closed = true;
+      if (reason === 'rst' && this.received === 0) this.fail(refusedError(stream));
+      const ws = this.waiters;
+      this.waiters = [];
+      for (const w of ws) w.resolve(undefined);
+    });
+  }
+
+  private fail(e: Error): void {
+    if (this.error) return;
+    this.error = e;
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.reject(e);
+  }
+
+  next(timeoutMs: number): Promise<F | undefined> {
+    const f = this.frames.shift();
+    if (f !== undefined) return Promise.resolve(f);
+    if (this.error) return Promise.reject(this.error);
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        const i = this.waiters.indexOf(entry);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new PilotError('timeout', `no reply from ${formatAddress(this.stream.remote)}:${this.stream.remotePort} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const entry = {
+        resolve: (v: F | undefined) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+        reject: (e: Error) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      };
+      this.waiters.push(entry);
+    });
+  }
+}
+
+/** Writes on a stream; a stream already reset by the peer (refused) becomes "connection refused". */
+export async function writeOrRefused(stream: PilotStream, data: Uint8Array): Promise<void> {
+  if (stream.closed) throw stream.closeReason === 'rst' ? refusedError(stream) : new PilotError('connection_failed', `${stream} closed`);
+  await stream.writeAll(data);
+}
+
+/** Resolves when the stream has closed (or after `timeoutMs`), with the close reason if known. */
+export function whenClosed(stream: PilotStream, timeoutMs: number): Promise<string | undefined> {
+  if (stream.closed) return Promise.resolve(stream.closeReason);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      stream.off('close', on);
+      resolve(undefined);
+    }, timeoutMs);
+    const on = (reason: string): void => {
+      clearTimeout(t);
+      resolve(reason);
+    };
+    stream.once('close', on);
+  });
+}
+
+/**
+ * Sends one request on a fresh stream and ends it gracefully: dial, write, end, wait for the close
+ * (so the bytes were delivered), bounded by `timeoutMs`. A reset before the close → refused.
+ */
+export async function sendOneShot(node: PilotNode, target: Target, port: number, data: Uint8Array, timeoutMs = 10_000): Promise<void> {
+  const s = await node.dial(targetAddress(target), port, timeoutMs);
+  s.stopBuffering();
+  await writeOrRefused(s, data);
+  s.end();
+  const reason = await whenClosed(s, timeoutMs);
+  if (reason === 'rst') throw refusedError(s);
+}
+
+/** Background work a service started and may need to finish (or let tests wait for). */
+export class WorkSet {
+  private readonly set = new Set<Promise<unknown>>();
+  add<T>(p: Promise<T>): Promise<T> {
+    const q = p.finally(() => this.set.delete(q));
+    q.catch(() => undefined);
+    this.set.add(q);
+    return p;
+  }
+  async settled(): Promise<void> {
+    while (this.set.size > 0) await Promise.allSettled([...this.set]);
+  }
+}
