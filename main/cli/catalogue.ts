@@ -28,6 +28,7 @@ export const CATALOGUE: CommandSpec[] = [
       foreground: { type: 'boolean', description: 'run in this process (for systemd)' },
       'log-level': { type: 'string', description: 'trace|debug|info|warn|error (default info)' },
       config: { type: 'string', description: 'JSON config file' },
+      webhook: { type: 'string', description: 'webhook URL for events (or config.json webhook)' },
     },
   },
   { group: 'daemon', name: 'daemon stop', usage: 'daemon stop', summary: 'stop the local daemon (SIGTERM, then SIGKILL after 10 s)' },
@@ -46,8 +47,16 @@ export const CATALOGUE: CommandSpec[] = [
   },
   { group: 'backbone', name: 'backbone status', usage: 'backbone status [--registry H:P]', summary: 'counts from a running backbone', options: { registry: { type: 'string', description: 'registry address' } } },
   // config
-  { group: 'config', name: 'init', usage: 'init [--registry H:P] [--beacon H:P] [--hostname H] [--socket P]', summary: 'write ~/.pilot/config.json' },
-  { group: 'config', name: 'config', usage: 'config [--set key=value]', summary: 'show or set CLI configuration' },
+  {
+    group: 'config', name: 'init', usage: 'init [--registry H:P] [--beacon H:P] [--hostname H] [--socket P]', summary: 'write ~/.pilot/config.json',
+    options: {
+      registry: { type: 'string', description: 'registry host:port' },
+      beacon: { type: 'string', description: 'beacon host:port' },
+      hostname: { type: 'string', description: 'hostname the daemon claims at start' },
+      socket: { type: 'string', description: 'IPC socket path' },
+    },
+  },
+  { group: 'config', name: 'config', usage: 'config [--set key=value]', summary: 'show or set CLI configuration', options: { set: { type: 'string', description: 'key=value to store in config.json' } } },
   { group: 'config', name: 'context', usage: 'context', summary: 'machine-readable catalogue of commands, flags and error codes' },
   // discovery
   { group: 'discovery', name: 'info', usage: 'info', summary: 'this node: address, hostname, peers, connections, encryption, traffic' },
@@ -104,11 +113,15 @@ export const CATALOGUE: CommandSpec[] = [
   { group: 'console', name: 'console', usage: 'console [--port N] [--no-demo]', summary: 'serve the fleet console on 127.0.0.1 (web mode)', options: { port: { type: 'string', description: 'HTTP port (default 7400)' }, 'no-demo': { type: 'boolean', description: 'do not start the demo fleet' } } },
 ];
 
+/** Hidden: the background daemon process that `daemon start` re-executes (same flags). */
+export const DAEMON_RUN: CommandSpec = { ...CATALOGUE.find((c) => c.name === 'daemon start')!, name: '_daemon-run', usage: '_daemon-run [daemon start flags]', summary: 'run the daemon in this process (used by daemon start)', hidden: true };
+
 export function findCommand(words: string[]): { spec: CommandSpec; consumed: number } | undefined {
   if (words.length >= 2) {
     const two = CATALOGUE.find((c) => c.name === `${words[0]} ${words[1]}`);
     if (two) return { spec: two, consumed: 2 };
   }
+  if (words[0] === DAEMON_RUN.name) return { spec: DAEMON_RUN, consumed: 1 };
   const one = words[0] === undefined ? undefined : CATALOGUE.find((c) => c.name === words[0]);
   return one ? { spec: one, consumed: 1 } : undefined;
 }

@@ -38,6 +38,8 @@ export interface CommandSpec {
   options?: Record<string, OptionSpec>;
   /** Undefined: listed but not built yet (the CLI says so). */
   run?: (ctx: CommandContext) => Promise<CommandResult>;
+  /** Not listed by --help or context (internal entry points). */
+  hidden?: boolean;
   group: 'daemon' | 'backbone' | 'discovery' | 'communication' | 'trust' | 'groups' | 'tasks' | 'diagnostics' | 'console' | 'config';
 }
 

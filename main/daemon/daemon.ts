@@ -1,0 +1,140 @@
+/**
+ * The daemon process: identity (loaded or created), PilotNode, built-in services, the console
+ * contract's node service, and the IPC server on the Unix socket. Logs structured JSON lines (to
+ * stderr, which a CLI-started daemon sends to pilot.log). SIGTERM/SIGINT stop it gracefully: FIN to
+ * every stream, services and node stopped, socket and pid file removed.
+ */
+import { formatAddress } from '../../shared/address';
+import { loadOrCreateIdentity } from '../crypto';
+import { createLogger, jsonLineSink, type Logger, type LogLevel } from '../util/log';
+import { PilotNode } from '../node/node';
+import { LogRing } from '../observe/logs';
+import { Tracer } from '../observe/tracer';
+import { createNodeService, type NodeService } from '../console/node-service';
+import { IpcServer } from './ipc-server';
+import { ensureHome, removePid, writePid, type PilotPaths } from './paths';
+import { startBuiltinServices, type BuiltinServices } from './services';
+
+export interface DaemonOptions {
+  paths: PilotPaths;
+  socketPath: string;
+  registry: string;
+  beacon: string;
+  /** UDP tunnel listen address (default 0.0.0.0:0). */
+  listen?: string;
+  hostname?: string;
+  tags?: string[];
+  public?: boolean;
+  encrypt?: boolean;
+  /** Identity file; created when absent. */
+  identityPath: string;
+  owner?: string;
+  webhook?: string;
+  logLevel?: LogLevel;
+  /** Where JSON log lines go (default stderr). */
+  logWrite?: (line: string) => void;
+  /** Write/remove the pid file (default true). */
+  pidFile?: boolean;
+}
+
+export interface RunningDaemon {
+  node: PilotNode;
+  server: IpcServer;
+  service: NodeService;
+  log: Logger;
+  socketPath: string;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
+  ensureHome(o.paths);
+  const ring = new LogRing(5000);
+  const log = createLogger({
+    level: o.logLevel ?? 'info',
+    sinks: [jsonLineSink(o.logWrite ?? ((l) => process.stderr.write(l))), ring.sink],
+    fields: { pid: process.pid },
+  });
+  const { identity, created } = await loadOrCreateIdentity(o.identityPath);
+  if (created) log.info('identity created', { path: o.identityPath });
+  const node = new PilotNode({
+    identity,
+    registry: o.registry,
+    beacon: o.beacon,
+    listen: o.listen ?? '0.0.0.0:0',
+    ...(o.hostname ? { hostname: o.hostname } : {}),
+    ...(o.tags?.length ? { tags: o.tags } : {}),
+    public: o.public ?? false,
+    encrypt: o.encrypt ?? true,
+    ...(o.owner ? { owner: o.owner } : {}),
+    log,
+  });
+  await node.start();
+  let services: BuiltinServices | undefined;
+  let service: NodeService | undefined;
+  let server: IpcServer | undefined;
+  try {
+    services = await startBuiltinServices(node, { dataDir: o.paths.dataDir, log });
+    const tracer = new Tracer(() => node.hostname || formatAddress(node.address));
+    service = createNodeService({ node, tracer, logs: ring, ...(services.adapter ? { services: services.adapter } : {}) });
+    server = new IpcServer({ socketPath: o.socketPath, node, service, log, identityConfigured: true, owner: o.owner ?? '', webhook: o.webhook ?? '' });
+    await server.start();
+  } catch (e) {
+    service?.close();
+    await services?.stop();
+    await node.stop();
+    throw e;
+  }
+  if (o.pidFile !== false) writePid(o.paths, process.pid);
+  log.info('daemon ready', { address: formatAddress(node.address), node_id: node.nodeId, socket: o.socketPath });
+
+  let stopping: Promise<void> | undefined;
+  const srv = server;
+  const svc = service;
+  const bs = services;
+  return {
+    node,
+    server: srv,
+    service: svc,
+    log,
+    socketPath: o.socketPath,
+    stop() {
+      stopping ??= (async () => {
+        log.info('daemon stopping');
+        await srv.close();
+        svc.close();
+        await bs.stop();
+        await node.stop();
+        if (o.pidFile !== false) removePid(o.paths, process.pid);
+        log.info('daemon stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Runs a daemon until SIGTERM/SIGINT; `onReady` is called once it serves the socket. Resolves with
+ * the process exit status.
+ */
+export async function runDaemon(o: DaemonOptions & { onReady?: (d: RunningDaemon) => void }): Promise<number> {
+  const d = await startDaemon(o);
+  o.onReady?.(d);
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      d.log.info('signal received', { signal: sig });
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  const hard = setTimeout(() => {
+    d.log.error('graceful stop took too long; exiting');
+    process.exit(1);
+  }, 8000);
+  hard.unref();
+  await d.stop();
+  clearTimeout(hard);
+  return 0;
+}
