@@ -236,6 +236,13 @@ export const methodSchemas = {
   'trust.revoke': z.object({ nodeId }).strict(),
   'tasks.submit': z.object({ target: target.optional(), tag: z.string().max(33).optional(), description: z.string().min(1).max(65_536) }).strict(),
   'tasks.list': z.object({ category: z.enum(['received', 'submitted']).optional() }).strict(),
+  'tasks.queue': z.object({}).strict(),
+  'tasks.accept': z.object({ taskId: z.string().min(1).max(64) }).strict(),
+  'tasks.decline': z.object({ taskId: z.string().min(1).max(64), justification: z.string().min(1).max(4096) }).strict(),
+  'tasks.execute': z.object({}).strict(),
+  'tasks.sendResults': z
+    .object({ taskId: z.string().min(1).max(64), text: z.string().max(1_000_000).optional(), filename: z.string().min(1).max(255).optional(), dataBase64: z.string().max(1_000_000).optional() })
+    .strict(),
   'traces.list': z.object({ limit: z.number().int().min(1).max(10_000).optional() }).strict(),
   'traces.get': z.object({ traceId: z.string().regex(/^[0-9a-f]{1,64}$/) }).strict(),
   'logs.tail': z.object({ limit: z.number().int().min(1).max(10_000).optional(), level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).optional(), peer: z.number().int().optional() }).strict(),
@@ -269,6 +276,11 @@ export interface MethodResults {
   'trust.revoke': { nodeId: number; status: string };
   'tasks.submit': TaskSubmitReport;
   'tasks.list': TaskView[];
+  'tasks.queue': { taskId: string; description: string; from: string; createdAt: string }[];
+  'tasks.accept': { taskId: string; status: string; message: string };
+  'tasks.decline': { taskId: string; status: string; message: string };
+  'tasks.execute': { taskId: string; description: string; status: string; from: string };
+  'tasks.sendResults': { taskId: string; status: string; sentTo: string; sentType: 'text' | 'file'; filename?: string; fileSize?: number };
   'traces.list': SpanView[];
   'traces.get': SpanView[];
   'logs.tail': LogLine[];

@@ -5,7 +5,7 @@
  */
 import { PilotError } from '../../shared/errors';
 import { backboneAddress, formatAddress } from '../../shared/address';
-import type { TaskSubmitReport, TaskView, TrustedPeerView, TrustRequestView, TrustState } from '../../shared/contract';
+import type { MethodResult, TaskSubmitReport, TaskView, TrustedPeerView, TrustRequestView, TrustState } from '../../shared/contract';
 import type { PilotNode } from '../node/node';
 import { bestMember, type Services } from '../node/services';
 
@@ -21,6 +21,11 @@ export interface ServicesAdapter {
   trustRevoke(nodeId: number): Promise<{ nodeId: number; status: string }>;
   taskSubmit(req: { target?: string; tag?: string; description: string }): Promise<TaskSubmitReport>;
   taskList(category?: 'received' | 'submitted'): Promise<TaskView[]>;
+  taskQueue(): Promise<MethodResult<'tasks.queue'>>;
+  taskAccept(taskId: string): Promise<MethodResult<'tasks.accept'>>;
+  taskDecline(taskId: string, justification: string): Promise<MethodResult<'tasks.decline'>>;
+  taskExecute(): Promise<MethodResult<'tasks.execute'>>;
+  taskSendResults(taskId: string, result: { text: string } | { filename: string; data: Uint8Array }): Promise<MethodResult<'tasks.sendResults'>>;
   onTrust(fn: (ev: TrustEvent) => void): () => void;
 }
 
@@ -65,6 +70,30 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
       return tasks()
         .list(category)
         .tasks.map((t): TaskView => ({ taskId: t.task_id, description: t.description, status: t.status, from: t.from, to: t.to, createdAt: t.created_at, category: t.category }));
+    },
+    async taskQueue() {
+      return tasks()
+        .queue()
+        .queue.map((q) => ({ taskId: q.task_id, description: q.description, from: q.from, createdAt: q.created_at }));
+    },
+    async taskAccept(taskId) {
+      const r = await tasks().accept(taskId);
+      return { taskId: r.task_id, status: r.status, message: r.message };
+    },
+    async taskDecline(taskId, justification) {
+      const r = await tasks().decline(taskId, justification);
+      return { taskId: r.task_id, status: r.status, message: r.message };
+    },
+    async taskExecute() {
+      const r = await tasks().execute();
+      return { taskId: r.task_id, description: r.task_description, status: r.status, from: r.from };
+    },
+    async taskSendResults(taskId, result) {
+      const r = await tasks().sendResults(taskId, result);
+      const out: MethodResult<'tasks.sendResults'> = { taskId: r.task_id, status: r.status, sentTo: r.sent_to, sentType: r.sent_type };
+      if (r.filename !== undefined) out.filename = r.filename;
+      if (r.file_size !== undefined) out.fileSize = r.file_size;
+      return out;
     },
     onTrust(fn) {
       const onRequest = (request: TrustRequestView): void => fn({ type: 'request', request });

@@ -20,6 +20,8 @@ export interface DaemonOptions {
   socketPath: string;
   registry: string;
   beacon: string;
+  /** Netcheck reflector host:port (default: beacon port + 1). */
+  netcheck?: string;
   /** UDP tunnel listen address (default 0.0.0.0:0). */
   listen?: string;
   hostname?: string;
@@ -60,6 +62,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     identity,
     registry: o.registry,
     beacon: o.beacon,
+    ...(o.netcheck ? { netcheck: o.netcheck } : {}),
     listen: o.listen ?? '0.0.0.0:0',
     ...(o.hostname ? { hostname: o.hostname } : {}),
     ...(o.tags?.length ? { tags: o.tags } : {}),

@@ -26,14 +26,16 @@ export async function backboneStart(ctx: CommandContext): Promise<CommandResult>
     dataDir,
     logger,
     ...(adminToken ? { adminToken } : {}),
+    ...(str(ctx, 'netcheck') ? { netcheck: listenAddr(str(ctx, 'netcheck')!) } : {}),
   });
   const registry = `${bb.registryAddress.host}:${bb.registryAddress.port}`;
   const beacon = `${bb.beaconAddress.host}:${bb.beaconAddress.port}`;
-  logger.info('backbone ready', { registry, beacon, data_dir: dataDir });
+  const netcheck = bb.netcheckAddress ? `${bb.netcheckAddress.host}:${bb.netcheckAddress.port}` : undefined;
+  logger.info('backbone ready', { registry, beacon, netcheck, data_dir: dataDir });
   // The readiness line: one JSON envelope (--json) or the text block, printed once listening.
-  const data = { registry, beacon, data_dir: dataDir, pid: process.pid };
+  const data = { registry, beacon, netcheck, data_dir: dataDir, pid: process.pid };
   if (ctx.json) ctx.out(okEnvelope(data) + '\n');
-  else ctx.out(`Backbone running (pid ${process.pid})\n  Registry: ${registry}\n  Beacon:   ${beacon}\n  Data:     ${dataDir}\n`);
+  else ctx.out(`Backbone running (pid ${process.pid})\n  Registry: ${registry}\n  Beacon:   ${beacon}\n  Netcheck: ${netcheck ?? 'off'}\n  Data:     ${dataDir}\n`);
   await ctx.interrupted;
   logger.info('backbone stopping');
   await bb.close();

@@ -29,7 +29,7 @@ const BIN = fileURLToPath(new URL('../../../bin/pilotctl.mjs', import.meta.url))
 const READY_TIMEOUT_MS = 15_000;
 
 /** Flags of `daemon start` that are passed on to the background process. */
-const PASSED = ['hostname', 'registry', 'beacon', 'backbone', 'listen', 'socket', 'identity', 'owner', 'tags', 'log-level', 'config', 'webhook'] as const;
+const PASSED = ['hostname', 'registry', 'beacon', 'netcheck', 'backbone', 'listen', 'socket', 'identity', 'owner', 'tags', 'log-level', 'config', 'webhook'] as const;
 const PASSED_BOOL = ['public', 'no-encrypt'] as const;
 
 function fileConfig(ctx: CommandContext): Record<string, unknown> {
@@ -80,6 +80,8 @@ export function daemonOptions(ctx: CommandContext, paths: PilotPaths): DaemonOpt
   if (hostname) o.hostname = hostname;
   if (owner) o.owner = owner;
   if (webhook) o.webhook = webhook;
+  const netcheck = str(ctx, 'netcheck') ?? configString(fc, 'netcheck');
+  if (netcheck) o.netcheck = netcheck;
   return o;
 }
 

@@ -44,3 +44,28 @@ export async function disconnect(ctx: CommandContext): Promise<CommandResult> {
   await withDaemon(ctx, (c) => c.request({ cmd: 'close', connId: id }, 'close_ok'));
   return { data: { conn_id: id }, text: `connection ${id} closed` };
 }
+
+export async function netcheck(ctx: CommandContext): Promise<CommandResult> {
+  const r = await withDaemon(ctx, (c) => c.call('node.netcheck', {}));
+  const lines = [
+    'Netcheck',
+    `  Tunnel socket:    ${r.tunnelLocal}`,
+    `  Beacon:           ${r.beacon}${r.publicEndpoint ? ` sees ${r.publicEndpoint}` : ' (no answer)'}`,
+  ];
+  if (r.netcheckServer) lines.push(`  Netcheck port:    ${r.netcheckServer}${r.publicEndpointAlt ? ` sees ${r.publicEndpointAlt}` : ' (no answer)'}`);
+  lines.push(`  Mapping:          ${r.mapping}`);
+  if (r.portPreserved !== undefined) lines.push(`  Port preserved:   ${r.portPreserved ? 'yes' : 'no'}`);
+  lines.push(`  NAT type:         ${r.natType}`, `  ${r.hint}`);
+  const data = {
+    tunnel_local: r.tunnelLocal,
+    beacon: r.beacon,
+    netcheck_server: r.netcheckServer,
+    public_endpoint: r.publicEndpoint,
+    public_endpoint_alt: r.publicEndpointAlt,
+    port_preserved: r.portPreserved,
+    mapping: r.mapping,
+    nat_type: r.natType,
+    hint: r.hint,
+  };
+  return { data, text: lines.join('\n') };
+}

@@ -52,6 +52,7 @@ export interface BackboneProc {
   proc: ChildProcess;
   registry: string;
   beacon: string;
+  netcheck: string;
   stderr: () => string;
   exited: Promise<number | null>;
 }
@@ -70,8 +71,8 @@ export function startBackboneProc(env: NodeJS.ProcessEnv, dataDir: string): Prom
       if (nl < 0) return;
       proc.stdout!.off('data', onData);
       try {
-        const env = JSON.parse(out.slice(0, nl)) as { data: { registry: string; beacon: string } };
-        resolve({ proc, registry: env.data.registry, beacon: env.data.beacon, stderr: () => err, exited });
+        const env = JSON.parse(out.slice(0, nl)) as { data: { registry: string; beacon: string; netcheck: string } };
+        resolve({ proc, registry: env.data.registry, beacon: env.data.beacon, netcheck: env.data.netcheck, stderr: () => err, exited });
       } catch (e) {
         reject(e instanceof Error ? e : new Error(String(e)));
       }

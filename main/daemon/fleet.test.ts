@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envelope, makeHome, pilotctl, startBackboneProc, type BackboneProc, type Home } from './testing/procs';
+
+// The seed's fleet pattern from a shell, with real processes: a coordinator finds a specialist by
+// capability tag, submits a task to it, the specialist works it and sends results back; a private
+// specialist only talks after trust is approved.
+describe('fleet pattern through pilotctl', () => {
+  let dir: string;
+  let bb: BackboneProc;
+  let coord: Home;
+  let papers: Home;
+  let news: Home;
+  const sfx = Math.random().toString(36).slice(2, 6);
+
+  const start = async (h: Home, hostname: string, extra: string[]): Promise<Record<string, unknown>> => {
+    const r = await pilotctl(h.env, ['--json', 'daemon', 'start', '--registry', bb.registry, '--beacon', bb.beacon, '--netcheck', bb.netcheck, '--hostname', hostname, '--listen', '127.0.0.1:0', ...extra]);
+    expect(r.code, r.stderr).toBe(0);
+    return envelope(r)['data'] as Record<string, unknown>;
+  };
+  const ok = async (h: Home, args: string[]): Promise<Record<string, unknown>> => {
+    const r = await pilotctl(h.env, ['--json', ...args]);
+    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return envelope(r)['data'] as Record<string, unknown>;
+  };
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-fleet-'));
+    bb = await startBackboneProc(makeHome(dir, 'bb').env, path.join(dir, 'bb-data'));
+    coord = makeHome(dir, 'coord');
+    papers = makeHome(dir, 'papers');
+    news = makeHome(dir, 'news');
+    await Promise.all([
+      start(coord, `coordinator-${sfx}`, ['--public']),
+      start(papers, `specialist-papers-${sfx}`, ['--public', '--tags', `citations-${sfx}`]),
+      start(news, `specialist-news-${sfx}`, ['--tags', `news-${sfx}`]),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([coord, papers, news].map((h) => pilotctl(h.env, ['daemon', 'stop'])));
+    if (bb && bb.proc.exitCode === null) bb.proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds by tag, submits by tag, and the task round trip completes', async () => {
+    const found = await ok(coord, ['find', '--tag', `citations-${sfx}`]);
+    const nodes = found['nodes'] as { hostname: string }[];
+    expect(nodes.map((n) => n.hostname)).toEqual([`specialist-papers-${sfx}`]);
+
+    const sub = await ok(coord, ['task', 'submit', '--tag', `citations-${sfx}`, '--task', 'resolve citation doi:10.1000/xyz']);
+    expect(sub).toMatchObject({ accepted: true, status: 200 });
+    const id = String(sub['task_id']);
+
+    const queue = await ok(papers, ['task', 'queue']);
+    expect((queue['queue'] as { task_id: string }[]).map((q) => q.task_id)).toEqual([id]);
+    expect(await ok(papers, ['task', 'accept', '--id', id])).toMatchObject({ status: 'ACCEPTED' });
+    expect(await ok(papers, ['task', 'execute'])).toMatchObject({ task_id: id, status: 'EXECUTING' });
+    expect(await ok(papers, ['task', 'send-results', '--id', id, '--results', 'Smith et al. 2021'])).toMatchObject({ status: 'SUCCEEDED', sent_type: 'text' });
+
+    // The submitter sees its task completed (results arrive asynchronously over port 1003).
+    let status = '';
+    for (let i = 0; i < 50 && status !== 'COMPLETED'; i++) {
+      const list = await ok(coord, ['task', 'list', '--type', 'submitted']);
+      status = (list['tasks'] as { task_id: string; status: string }[]).find((t) => t.task_id === id)?.status ?? '';
+    }
+    expect(status).toBe('COMPLETED');
+  });
+
+  it('a private specialist refuses streams until the coordinator is trusted', async () => {
+    const target = `specialist-news-${sfx}`;
+    // Not trusted: the registry does not release the private node's endpoint.
+    const denied = await pilotctl(coord.env, ['--json', 'send-message', target, '--data', 'hello']);
+    expect(denied.code).toBe(1);
+    expect(envelope(denied)['status']).toBe('error');
+
+    expect(await ok(coord, ['handshake', target, 'need the news feed'])).toMatchObject({ status: 'sent' });
+    let pending: { node_id: number }[] = [];
+    for (let i = 0; i < 50 && pending.length === 0; i++) pending = (await ok(news, ['pending']))['pending'] as { node_id: number }[];
+    expect(pending).toHaveLength(1);
+    await ok(news, ['approve', String(pending[0]!.node_id)]);
+
+    let sent: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !sent; i++) {
+      const r = await pilotctl(coord.env, ['--json', 'send-message', target, '--data', 'hello']);
+      if (r.code === 0) sent = envelope(r)['data'] as Record<string, unknown>;
+    }
+    expect(sent).toMatchObject({ type: 'text' });
+  });
+
+  it('netcheck reports the node is not behind a NAT on loopback', async () => {
+    expect(await ok(coord, ['netcheck'])).toMatchObject({ nat_type: 'none', mapping: 'endpoint-independent', port_preserved: true });
+    const text = await pilotctl(coord.env, ['netcheck']);
+    expect(text.stdout).toContain('NAT type:         none');
+  });
+});
