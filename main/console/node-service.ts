@@ -113,6 +113,28 @@ export function createNodeService(o: NodeServiceOptions): NodeService {
       });
   };
 
+  /** Members of our groups are known peers even before any traffic: the fleet view lists them. */
+  let knownRefreshedAt = -Infinity;
+  const refreshKnownPeers = async (): Promise<void> => {
+    if (node.clock.now() - knownRefreshedAt < 5000) return;
+    knownRefreshedAt = node.clock.now();
+    try {
+      const groups = await refreshGroups();
+      for (const g of groups.filter((x) => x.joined)) {
+        const r = await node.registry.listNodes(g.id);
+        for (const m of r.nodes) {
+          if (m.node_id === node.nodeId) continue;
+          const rec = node.peerRecord(m.node_id);
+          if (m.hostname) rec.hostname = m.hostname;
+          if (m.tags) rec.tags = m.tags;
+          if (!rec.networks.includes(g.id)) rec.networks.push(g.id);
+        }
+      }
+    } catch (e) {
+      node.log.debug('could not refresh group members', { error: String(e) });
+    }
+  };
+
   const groupByName = async (name: string): Promise<GroupView> => {
     const g = (await refreshGroups()).find((x) => x.name === name);
     if (!g) throw new PilotError('not_found', `no group named "${name}"`, 'list groups with: pilotctl group list');
@@ -215,6 +237,7 @@ export function createNodeService(o: NodeServiceOptions): NodeService {
       return { public: node.isPublic };
     },
     'peers.list': async () => {
+      await refreshKnownPeers();
       const ids = new Set<number>([...node.peers.keys(), ...node.tunnels.listPeers().map((p) => p.nodeId)]);
       ids.delete(node.nodeId);
       return [...ids].sort((a, b) => a - b).map(peerView);
