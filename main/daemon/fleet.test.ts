@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { parseAddress } from '../../shared/address';
+import { IpcClient, type IpcConn } from './client';
 import { envelope, makeHome, pilotctl, startBackboneProc, type BackboneProc, type Home } from './testing/procs';
 
 // The seed's fleet pattern from a shell, with real processes: a coordinator finds a specialist by
@@ -89,6 +92,42 @@ describe('fleet pattern through pilotctl', () => {
     }
     expect(sent).toMatchObject({ type: 'text' });
   });
+
+  it('carries 50 MB through one stream between two daemon processes, byte-exact', async () => {
+    const info = await ok(papers, ['info']);
+    const ca = await IpcClient.connect(papers.socket);
+    const cb = await IpcClient.connect(coord.socket);
+    try {
+      const total = 50 * 1024 * 1024;
+      const accepted = new Promise<IpcConn>((resolve) => void ca.bind(5077, resolve));
+      const conn = await cb.dial(parseAddress(String(info['address'])), 5077);
+      const server = await accepted;
+      const recvHash = createHash('sha256');
+      let received = 0;
+      const done = new Promise<void>((resolve) => {
+        server.on('data', (c) => {
+          recvHash.update(c);
+          received += c.length;
+          if (received >= total) resolve();
+        });
+      });
+      const sendHash = createHash('sha256');
+      const chunk = 256 * 1024;
+      for (let sent = 0; sent < total; sent += chunk) {
+        const b = randomBytes(chunk);
+        sendHash.update(b);
+        conn.write(b);
+        if ((sent / chunk) % 16 === 15) await cb.flush();
+      }
+      await done;
+      expect(received).toBe(total);
+      expect(recvHash.digest('hex')).toBe(sendHash.digest('hex'));
+      await conn.close();
+    } finally {
+      ca.close();
+      cb.close();
+    }
+  }, 120_000);
 
   it('netcheck reports the node is not behind a NAT on loopback', async () => {
     expect(await ok(coord, ['netcheck'])).toMatchObject({ nat_type: 'none', mapping: 'endpoint-independent', port_preserved: true });
