@@ -14,7 +14,13 @@ export default defineConfig({
   preload: {
     build: {
       outDir: 'out/preload',
-      rollupOptions: { input: { index: resolve(import.meta.dirname, 'main/electron/preload.ts') } },
+      // A sandboxed preload can neither be an ES module nor require() packages: emit one CommonJS
+      // file (out/preload/index.cjs) with its dependencies (zod, via the contract) bundled in.
+      externalizeDeps: false,
+      rollupOptions: {
+        input: { index: resolve(import.meta.dirname, 'main/electron/preload.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
     },
   },
   renderer: {

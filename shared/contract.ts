@@ -341,21 +341,6 @@ export function isMethodName(s: unknown): s is MethodName {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(methodSchemas, s);
 }
 
-/** Every event name at run time; the type below fails to compile when ConsoleEvents gains one not listed. */
-export const EVENT_NAMES = [
-  'peer.updated',
-  'peer.pathChanged',
-  'ping.reply',
-  'groups.changed',
-  'trust.requested',
-  'trust.changed',
-  'span.ended',
-  'log',
-  'node.updated',
-] as const satisfies readonly EventName[];
-export type EventNamesComplete = Exclude<EventName, (typeof EVENT_NAMES)[number]> extends never ? true : never;
-export const EVENT_NAMES_COMPLETE: EventNamesComplete = true;
-
 // ---- the Electron preload's shape (STYLE.md §4), derived from the maps above -----------------
 
 /** `peers.ping` -> `peers`; the preload groups methods by this prefix. */
@@ -374,12 +359,5 @@ export type PilotEventsApi = {
  */
 export type PilotApi = { [D in MethodDomain]: PilotDomainApi<D> } & { events: PilotEventsApi };
 
-export function splitMethod(method: MethodName): { domain: MethodDomain; name: string } {
-  const dot = method.indexOf('.');
-  return { domain: method.slice(0, dot) as MethodDomain, name: method.slice(dot + 1) };
-}
-
-export function eventHandlerName<E extends EventName>(event: E): EventHandlerName<E> {
-  const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
-  return ('on' + event.split('.').map(cap).join('')) as EventHandlerName<E>;
-}
+// Run-time name lists and helpers live in a zod-free module so the renderer bundle does not carry the schemas.
+export { EVENT_NAMES, EVENT_NAMES_COMPLETE, eventHandlerName, splitMethod, type EventNamesComplete } from './contract-names';

@@ -112,7 +112,16 @@ export const CATALOGUE: CommandSpec[] = [
   { group: 'diagnostics', name: 'disconnect', usage: 'disconnect <conn_id>', summary: 'close a stream' },
   { group: 'diagnostics', name: 'netcheck', usage: 'netcheck', summary: 'what the beacon sees of this node\'s NAT (endpoint, port mapping behaviour)' },
   // console
-  { group: 'console', name: 'console', usage: 'console [--port N] [--no-demo]', summary: 'serve the fleet console on 127.0.0.1 (web mode)', options: { port: { type: 'string', description: 'HTTP port (default 7400)' }, 'no-demo': { type: 'boolean', description: 'do not start the demo fleet' } } },
+  {
+    group: 'console', name: 'console', usage: 'console [--port N] [--no-demo] [--registry H:P --beacon H:P]',
+    summary: 'serve the fleet console on 127.0.0.1 (web mode); attaches to a running daemon, else runs a node (and, with no backbone configured, an embedded one with a demo fleet)',
+    options: {
+      port: { type: 'string', description: 'HTTP port (default 7400; another free port if taken)' },
+      'no-demo': { type: 'boolean', description: 'do not start the demo fleet' },
+      registry: { type: 'string', description: 'a real backbone: registry host:port' },
+      beacon: { type: 'string', description: 'a real backbone: beacon host:port' },
+    },
+  },
 ];
 
 /** Hidden: the background daemon process that `daemon start` re-executes (same flags). */

@@ -179,6 +179,8 @@ export function createNodeService(o: NodeServiceOptions): NodeService {
         report.replies.push(reply);
         emit('ping.reply', { target: args.target, nodeId: resolved.nodeId, reply });
         emit('peer.updated', peerView(resolved.nodeId));
+        const wait = Math.min(args.intervalMs ?? 0, deadline - node.clock.now());
+        if (seq < count - 1 && wait > 0) await new Promise<void>((r) => node.clock.setTimeout(r, wait));
       }
       report.stats = pingStats(report.replies);
       root.end(report.stats.received > 0 ? 'ok' : 'error');

@@ -1,26 +1,55 @@
-import { app, BrowserWindow } from 'electron';
+import { app, BrowserWindow, ipcMain } from 'electron';
 import { join } from 'node:path';
+import { launchConsole, type LaunchedConsole } from '../console/launcher';
+import { unavailableService, type ConsoleService } from '../console/service';
+import { createLogger, jsonLineSink } from '../util/log';
+import { registerConsoleIpc, trustedRendererUrl } from './ipc';
 
-// The Electron main process. It will host a full Pilot node and the console service (issue 5);
-// today it opens the window on the renderer bundle.
+// The Electron main process: runs a full Pilot node (or attaches to a running local daemon, and says
+// so), with an embedded backbone and a demo fleet when no backbone is configured (`--no-demo` to skip
+// the fleet), then opens the window on the renderer bundle.
+const log = createLogger({ level: 'info', sinks: [jsonLineSink((l) => process.stderr.write(l))], fields: { component: 'electron' } });
+let launched: LaunchedConsole | undefined;
+
+const devUrl = process.env['ELECTRON_RENDERER_URL'];
+
 function createWindow(): void {
   const win = new BrowserWindow({
-    width: 1280,
-    height: 820,
+    width: 1440,
+    height: 900,
     title: 'Pilot Fleet',
+    backgroundColor: '#0f1216',
     webPreferences: {
-      preload: join(__dirname, '../preload/index.mjs'),
+      // Sandboxed preloads cannot be ES modules: electron.vite.config.ts builds it as CommonJS.
+      preload: join(__dirname, '../preload/index.cjs'),
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
     },
   });
-  const devUrl = process.env['ELECTRON_RENDERER_URL'];
+  // The console never navigates away from its own page nor opens windows.
+  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   if (devUrl) void win.loadURL(devUrl);
   else void win.loadFile(join(__dirname, '../renderer/index.html'));
 }
 
-void app.whenReady().then(() => {
+void app.whenReady().then(async () => {
+  let service: ConsoleService;
+  try {
+    launched = await launchConsole({ env: process.env, log, demo: !process.argv.includes('--no-demo') });
+    log.info('console node ready', { mode: launched.mode, description: launched.description });
+    service = launched.service;
+  } catch (e) {
+    log.error('could not start the console node', { error: e instanceof Error ? e.message : String(e) });
+    service = unavailableService(`the console node did not start: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  registerConsoleIpc({
+    ipcMain,
+    service,
+    targets: () => BrowserWindow.getAllWindows().map((w) => w.webContents),
+    isTrustedSender: trustedRendererUrl(devUrl),
+  });
   createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
@@ -29,4 +58,12 @@ void app.whenReady().then(() => {
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
+});
+
+app.on('will-quit', (e) => {
+  if (!launched) return;
+  const l = launched;
+  launched = undefined;
+  e.preventDefault();
+  void l.stop().finally(() => app.quit());
 });

@@ -1,4 +1,23 @@
-import { contextBridge } from 'electron';
+/**
+ * Exposes `window.pilot` to the sandboxed renderer: named, typed console methods grouped by domain
+ * (`pilot.peers.ping({ target })`) and `pilot.events.onX(handler)` subscriptions that return an
+ * unsubscribe function. Never raw ipcRenderer; main validates every payload (ipc.ts).
+ */
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { ConsoleEvent, RequestEnvelope, ResponseEnvelope } from '../../shared/contract';
+import { CALL_CHANNEL, EVENT_CHANNEL } from './channels';
+import { buildPilotApi } from './pilot-api';
 
-// Exposes named, typed console methods to the sandboxed renderer (never raw ipcRenderer).
+const pilot = buildPilotApi({
+  invoke: (request: RequestEnvelope) => ipcRenderer.invoke(CALL_CHANNEL, request) as Promise<ResponseEnvelope>,
+  subscribe(listener) {
+    const onEvent = (_e: IpcRendererEvent, ev: ConsoleEvent): void => listener(ev);
+    ipcRenderer.on(EVENT_CHANNEL, onEvent);
+    return () => {
+      ipcRenderer.off(EVENT_CHANNEL, onEvent);
+    };
+  },
+});
+
+contextBridge.exposeInMainWorld('pilot', pilot);
 contextBridge.exposeInMainWorld('pilotInfo', { transport: 'electron' as const });

@@ -70,6 +70,7 @@ export const IMPLEMENTATIONS: Record<string, CommandImpl | undefined> = {
   trust: lazy(trust, (m) => m.trust),
   connections: lazy(diag, (m) => m.connections),
   netcheck: lazy(diag, (m) => m.netcheck),
+  console: lazy(() => import('./console'), (m) => m.consoleCommand),
   disconnect: lazy(diag, (m) => m.disconnect),
   'send-message': lazy(svc, (m) => m.sendMessage),
   'send-file': lazy(svc, (m) => m.sendFile),

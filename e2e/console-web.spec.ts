@@ -1,0 +1,153 @@
+/**
+ * The web console against REAL processes: `pilotctl console` runs a node with an embedded backbone
+ * and a demo fleet of three real daemons; Chromium drives the page. Waits on readiness (the URL the
+ * command prints, then what the page shows), never on sleeps.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+const root = path.resolve(import.meta.dirname, '..');
+// Screenshots of each main view, taken from the real fleet; the README shows them.
+const shots = path.join(root, 'docs', 'screenshots');
+const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: path.join(shots, `${name}.png`) });
+const pilotctl = path.join(root, 'bin', 'pilotctl.mjs');
+let home: string;
+let proc: ChildProcess;
+let url: string;
+let env: NodeJS.ProcessEnv;
+
+test.describe.configure({ mode: 'serial', timeout: 90_000 });
+
+test.beforeAll(async () => {
+  test.setTimeout(180_000);
+  home = mkdtempSync(path.join(tmpdir(), 'pilot-console-e2e-'));
+  env = { ...process.env, HOME: home, PILOT_HOME: path.join(home, '.pilot'), PILOT_SOCKET: path.join(home, 'pilot.sock'), NO_COLOR: '1' };
+  delete env['PILOT_REGISTRY'];
+  proc = spawn(process.execPath, [pilotctl, '--json', 'console', '--port', '0'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: proc.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { status?: string; data?: { url?: string } };
+        if (msg.status === 'ok' && msg.data?.url) resolve(msg.data.url);
+      } catch {
+        // not the envelope
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`pilotctl console exited (${code}): ${stderr.slice(-2000)}`)));
+  });
+});
+
+test.afterAll(async () => {
+  if (proc && proc.exitCode === null) {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGINT');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+async function open(page: Page, hash = '#/fleet'): Promise<void> {
+  await page.goto(url + hash);
+  await expect(page.getByTestId('link-status')).toHaveAttribute('data-status', 'open');
+}
+
+const row = (page: Page, hostname: string) => page.locator('[data-testid^="peer-row-"]', { hasText: hostname });
+
+test('the fleet view lists the demo fleet from the node', async ({ page }) => {
+  await open(page);
+  for (const h of ['specialist-papers', 'specialist-fx', 'specialist-news']) await expect(row(page, h)).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('node-address')).toHaveText(/^0:0000\.0000\.[0-9A-F]{4}$/i);
+  await shot(page, 'fleet');
+  await page.getByTestId('peer-filter').fill('specialist-fx');
+  await expect(page.locator('[data-testid^="peer-row-"]')).toHaveCount(1);
+});
+
+test('clicking a peer and Ping streams real replies with their path; the inspector shows counters', async ({ page }) => {
+  await open(page);
+  await row(page, 'specialist-fx').click();
+  await expect(page.getByTestId('peer-title')).toHaveText('specialist-fx');
+  await page.getByTestId('ping-button').click();
+  await expect(page.getByTestId('ping-received')).toHaveText('10/10', { timeout: 30_000 });
+  await expect(page.getByTestId('ping-path')).toHaveAttribute('data-path', /^(direct|punched|relay)$/);
+  const rtt = Number(await page.getByTestId('ping-rtt').getAttribute('data-rtt-ms'));
+  expect(rtt).toBeGreaterThan(0);
+  await expect(page.getByTestId('inspector-counters')).toBeVisible();
+  await expect.poll(async () => Number((await page.getByTestId('counter-frames-in').textContent())?.replace(/\D/g, '') || 0)).toBeGreaterThan(0);
+  await shot(page, 'peer');
+});
+
+test('groups: live counts, create, leave and join with clicks', async ({ page }) => {
+  await open(page, '#/groups');
+  await expect(page.getByTestId('group-row-research')).toBeVisible({ timeout: 30_000 });
+  await expect.poll(async () => Number(await page.getByTestId('group-count-research').textContent())).toBeGreaterThanOrEqual(2);
+  const name = `e2e-${Date.now().toString(36)}`;
+  await page.getByTestId('group-create-name').fill(name);
+  await page.getByTestId('group-create-submit').click();
+  await expect(page.getByTestId(`group-row-${name}`)).toBeVisible();
+  await expect(page.getByTestId(`group-count-${name}`)).toHaveText('1');
+  await page.getByTestId(`group-leave-${name}`).click();
+  await expect(page.getByTestId(`group-join-${name}`)).toBeVisible();
+  await expect(page.getByTestId(`group-count-${name}`)).toHaveText('0');
+  await page.getByTestId(`group-join-${name}`).click();
+  await expect(page.getByTestId(`group-leave-${name}`)).toBeVisible();
+  await expect(page.getByTestId(`group-count-${name}`)).toHaveText('1');
+  await shot(page, 'groups');
+});
+
+test('a trust request from a real outsider shows as a notification and is approved with a click', async ({ page }) => {
+  await open(page);
+  // Group members are trusted through the group; an outsider daemon (no shared group) has to ask.
+  const card = page.getByTestId('node-card');
+  await expect(card).toHaveAttribute('data-beacon', /:\d+$/);
+  const node = { address: (await page.getByTestId('node-address').textContent()) ?? '', registry: (await card.getAttribute('data-registry')) ?? '', beacon: (await card.getAttribute('data-beacon')) ?? '' };
+  const outEnv = { ...env, PILOT_HOME: path.join(home, 'outsider'), PILOT_SOCKET: path.join(home, 'outsider.sock') };
+  const outsider = spawn(process.execPath, [pilotctl, '--json', 'daemon', 'start', '--foreground', '--registry', node.registry, '--beacon', node.beacon, '--hostname', 'outsider', '--listen', '127.0.0.1:0'], { cwd: root, env: outEnv, stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('outsider daemon did not become ready')), 30_000);
+      createInterface({ input: outsider.stdout! }).once('line', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      outsider.once('exit', (code) => reject(new Error(`outsider daemon exited (${code})`)));
+    });
+    const r = spawnSync(process.execPath, [pilotctl, '--json', 'handshake', node.address, 'e2e: please trust me'], { cwd: root, env: outEnv, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const toast = page.locator('[data-testid^="trust-request-"]', { hasText: 'please trust me' });
+    await expect(toast).toBeVisible({ timeout: 20_000 });
+    const id = (await toast.getAttribute('data-testid'))?.replace('trust-request-', '') ?? '';
+    await shot(page, 'trust');
+    await page.getByTestId(`trust-approve-${id}`).click();
+    await expect(page.getByTestId(`trust-request-${id}`)).toHaveCount(0);
+    await expect(page.getByTestId('call-failure')).toHaveCount(0);
+  } finally {
+    const exited = new Promise((r) => outsider.once('exit', r));
+    outsider.kill('SIGINT');
+    const timer = setTimeout(() => outsider.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+});
+
+test('traces show the ping as a waterfall; logs filter by level', async ({ page }) => {
+  await open(page, '#/traces');
+  const ping = page.locator('[data-testid^="trace-"]', { hasText: 'ping' }).first();
+  await expect(ping).toBeVisible({ timeout: 20_000 });
+  await ping.click();
+  await expect(page.getByTestId('waterfall')).toContainText('echo');
+  await shot(page, 'traces');
+  await page.getByTestId('nav-logs').click();
+  await expect(page.getByTestId('log-line').first()).toBeVisible();
+  await shot(page, 'logs');
+  await page.getByTestId('log-level-error').click();
+  await expect(page.locator('[data-testid="log-line"]:not([data-level="error"])')).toHaveCount(0);
+});

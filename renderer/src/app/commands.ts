@@ -1,0 +1,168 @@
+/**
+ * What the user can ask for, as functions the views call: each calls the node through the client
+ * and records the outcome with the store's actions. No view talks to the client directly.
+ */
+import type { GroupView, MethodArgs, MethodName, MethodResult } from '../../../shared/contract';
+import { toCallError } from '../api/errors';
+import { callFailed } from '../store/connection/actions';
+import { broadcastSent, groupCreated, groupJoined, groupLeft, groupMembersLoaded, groupRequested, groupRequestFailed, groupsLoaded } from '../store/groups/actions';
+import { logsLoaded } from '../store/logs/actions';
+import { peerInspected, trustChanged } from '../store/peers/actions';
+import { pingFailed, pingFinished, pingStarted, pingsCleared } from '../store/pings/actions';
+import { spansLoaded } from '../store/traces/actions';
+import { trustDecisionFailed, trustDecisionStarted, trustNotificationDismissed } from '../store/trust/actions';
+import { getClient } from './client';
+
+async function call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>> {
+  try {
+    return await getClient().call(method, args);
+  } catch (e) {
+    const err = toCallError(e);
+    callFailed({ method, code: err.code, message: err.message, at: Date.now() });
+    throw err;
+  }
+}
+
+const quietly = (p: Promise<unknown>): void => {
+  p.catch(() => undefined); // already reported through callFailed
+};
+
+// ---- peers ----------------------------------------------------------------------------------
+
+export interface PingOptions {
+  count: number;
+  intervalMs: number;
+}
+export const DEFAULT_PING: PingOptions = { count: 10, intervalMs: 250 };
+
+const continuous = new Set<number>();
+
+/** Sends `count` echo requests to a peer; replies stream into the store as `ping.reply` events. */
+export async function pingPeer(nodeId: number, target: string, opts: PingOptions = DEFAULT_PING): Promise<void> {
+  const run = pingStarted(nodeId, target);
+  try {
+    const report = await getClient().call('peers.ping', { target, count: opts.count, intervalMs: opts.intervalMs, timeoutMs: Math.max(10_000, opts.count * (opts.intervalMs + 5000)) });
+    pingFinished(nodeId, run, report);
+  } catch (e) {
+    pingFailed(nodeId, run, toCallError(e).message);
+  }
+}
+
+/** Pings in bursts until stopPinging; one burst at a time. */
+export function startPinging(nodeId: number, target: string, opts: PingOptions = DEFAULT_PING): void {
+  if (continuous.has(nodeId)) return;
+  continuous.add(nodeId);
+  void (async () => {
+    while (continuous.has(nodeId)) {
+      await pingPeer(nodeId, target, opts);
+      if (continuous.has(nodeId)) await new Promise((r) => setTimeout(r, opts.intervalMs));
+    }
+  })();
+}
+
+export function stopPinging(nodeId: number): void {
+  continuous.delete(nodeId);
+}
+
+export const isPingingContinuously = (nodeId: number): boolean => continuous.has(nodeId);
+
+export const clearPings = (nodeId: number): void => pingsCleared(nodeId);
+
+export async function inspectPeer(nodeId: number): Promise<void> {
+  peerInspected(await call('peers.inspect', { nodeId }));
+}
+
+/** Keeps a peer's detail fresh while a view shows it; returns the function that stops. */
+export function watchPeer(nodeId: number, everyMs = 2000): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = async (): Promise<void> => {
+    await inspectPeer(nodeId).catch(() => undefined);
+    if (!stopped) timer = setTimeout(() => void tick(), everyMs);
+  };
+  void tick();
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}
+
+// ---- groups ---------------------------------------------------------------------------------
+
+async function groupOp<T>(name: string, op: 'join' | 'leave' | 'create' | 'broadcast', run: () => Promise<T>, done: (r: T) => void): Promise<void> {
+  groupRequested(name, op);
+  try {
+    done(await run());
+  } catch (e) {
+    groupRequestFailed(name, op, toCallError(e).message);
+  }
+}
+
+const reloadGroups = (): void => quietly(call('groups.list', {}).then((g) => groupsLoaded(g)));
+
+export const joinGroup = (name: string, token?: string): Promise<void> =>
+  groupOp(name, 'join', () => getClient().call('groups.join', token ? { name, token } : { name }), (g: GroupView) => {
+    groupJoined(g);
+    reloadGroups();
+  });
+
+export const leaveGroup = (name: string): Promise<void> =>
+  groupOp(name, 'leave', () => getClient().call('groups.leave', { name }), () => {
+    groupLeft(name);
+    reloadGroups();
+  });
+
+export const createGroup = (name: string, joinRule: 'open' | 'token' | 'invite', token?: string): Promise<void> =>
+  groupOp(name, 'create', () => getClient().call('groups.create', token ? { name, joinRule, token } : { name, joinRule }), (g: GroupView) => {
+    groupCreated(g);
+    reloadGroups();
+  });
+
+export const broadcastToGroup = (name: string, message: string): Promise<void> =>
+  groupOp(name, 'broadcast', () => getClient().call('groups.broadcast', { name, message }), (r) => broadcastSent(r));
+
+export async function loadGroupMembers(name: string): Promise<void> {
+  groupMembersLoaded(name, await call('groups.members', { name }));
+}
+
+// ---- trust ----------------------------------------------------------------------------------
+
+export async function approveTrust(nodeId: number): Promise<void> {
+  trustDecisionStarted(nodeId, 'approve');
+  try {
+    await getClient().call('trust.approve', { nodeId });
+    trustChanged({ nodeId, state: 'trusted' });
+  } catch (e) {
+    trustDecisionFailed(nodeId, toCallError(e).message);
+  }
+}
+
+export async function rejectTrust(nodeId: number): Promise<void> {
+  trustDecisionStarted(nodeId, 'reject');
+  try {
+    await getClient().call('trust.reject', { nodeId });
+    trustChanged({ nodeId, state: 'none' });
+  } catch (e) {
+    trustDecisionFailed(nodeId, toCallError(e).message);
+  }
+}
+
+export const dismissTrustNotification = (nodeId: number): void => trustNotificationDismissed(nodeId);
+
+export async function requestTrust(target: string, justification: string): Promise<void> {
+  const r = await call('trust.request', justification ? { target, justification } : { target });
+  trustChanged({ nodeId: r.nodeId, state: 'pending_out' });
+}
+
+// ---- traces and logs ------------------------------------------------------------------------
+
+/** Fetches every span of one trace the node can gather (its own and its peers'). */
+export async function loadTrace(traceId: string): Promise<void> {
+  spansLoaded(await call('traces.get', { traceId }));
+}
+
+export async function reloadLogs(limit = 2000): Promise<void> {
+  logsLoaded(await call('logs.tail', { limit }));
+}
+
+export { quietly };

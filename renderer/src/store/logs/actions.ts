@@ -1,0 +1,5 @@
+import type { LogLine } from '../../../../shared/contract';
+import { dispatch } from '../root';
+
+export const logsLoaded = (lines: LogLine[]): void => dispatch({ type: 'logsLoaded', lines });
+export const logAppended = (line: LogLine): void => dispatch({ type: 'logAppended', line });

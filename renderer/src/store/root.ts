@@ -1,0 +1,99 @@
+/**
+ * The console's zustand store: one state object made of slices, each updated by its own pure
+ * reducer. `dispatch` queues actions and applies them together once per frame when a scheduler is
+ * set (the page sets one; tests run synchronously), so a burst of node events renders once.
+ */
+import { create } from 'zustand';
+import type { RootAction } from './actions';
+import { connectionReducer } from './connection/reducer';
+import { initialConnectionState, type ConnectionState } from './connection/state';
+import { groupsReducer } from './groups/reducer';
+import { initialGroupsState, type GroupsState } from './groups/state';
+import { logsReducer } from './logs/reducer';
+import { initialLogsState, type LogsState } from './logs/state';
+import { peersReducer } from './peers/reducer';
+import { initialPeersState, type PeersState } from './peers/state';
+import { pingsReducer } from './pings/reducer';
+import { initialPingsState, type PingsState } from './pings/state';
+import { tracesReducer } from './traces/reducer';
+import { initialTracesState, type TracesState } from './traces/state';
+import { trustReducer } from './trust/reducer';
+import { initialTrustState, type TrustSliceState } from './trust/state';
+
+export interface RootState {
+  connection: ConnectionState;
+  peers: PeersState;
+  pings: PingsState;
+  groups: GroupsState;
+  traces: TracesState;
+  logs: LogsState;
+  trust: TrustSliceState;
+}
+
+export const initialRootState: RootState = {
+  connection: initialConnectionState,
+  peers: initialPeersState,
+  pings: initialPingsState,
+  groups: initialGroupsState,
+  traces: initialTracesState,
+  logs: initialLogsState,
+  trust: initialTrustState,
+};
+
+export function rootReducer(s: RootState, a: RootAction): RootState {
+  const next: RootState = {
+    connection: connectionReducer(s.connection, a),
+    peers: peersReducer(s.peers, a),
+    pings: pingsReducer(s.pings, a),
+    groups: groupsReducer(s.groups, a),
+    traces: tracesReducer(s.traces, a),
+    logs: logsReducer(s.logs, a),
+    trust: trustReducer(s.trust, a),
+  };
+  for (const k of Object.keys(next) as (keyof RootState)[]) if (next[k] !== s[k]) return next;
+  return s;
+}
+
+export const useStore = create<RootState>()(() => initialRootState);
+
+export const getState = (): RootState => useStore.getState();
+
+type Scheduler = (flush: () => void) => void;
+let schedule: Scheduler | undefined;
+let queue: RootAction[] = [];
+let scheduled = false;
+
+function flush(): void {
+  scheduled = false;
+  const batch = queue;
+  queue = [];
+  if (batch.length === 0) return;
+  const prev = useStore.getState();
+  const next = batch.reduce(rootReducer, prev);
+  if (next !== prev) useStore.setState(next, true);
+}
+
+export function dispatch(action: RootAction): void {
+  queue.push(action);
+  if (!schedule) return flush();
+  if (!scheduled) {
+    scheduled = true;
+    schedule(flush);
+  }
+}
+
+/** Batch dispatches until `schedule` runs the flush (e.g. the next animation frame); undefined: apply at once. */
+export function setDispatchScheduler(s: Scheduler | undefined): void {
+  flush();
+  schedule = s;
+}
+
+/** Applies queued actions now (before reading state that must include them). */
+export const flushDispatch = flush;
+
+/** Tests: back to the initial state. */
+export function resetStore(): void {
+  queue = [];
+  scheduled = false;
+  useStore.setState(initialRootState, true);
+}
