@@ -139,6 +139,8 @@ export interface LookupOk {
   hostname?: string;
   tags?: string[];
   task_exec?: true;
+  /** Extension: the node reported it sits behind a NAT. */
+  behind_nat?: boolean;
   real_addr?: string;
 }
 export interface ResolveOk {

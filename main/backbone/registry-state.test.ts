@@ -54,6 +54,22 @@ describe('RegistryState: register', () => {
     expect(h.call({ type: 'lookup', node_id: 1 })['real_addr']).toBe('198.51.100.1:40000');
   });
 
+  it('keeps the behind_nat extension a node reports and returns it in lookup (absent when never reported)', () => {
+    const a = newIdentity();
+    const b = newIdentity();
+    const ia = h.register(a, { behind_nat: true });
+    const ib = h.register(b);
+    expect(h.call({ type: 'lookup', node_id: ia })['behind_nat']).toBe(true);
+    expect(h.call({ type: 'lookup', node_id: ib })).not.toHaveProperty('behind_nat');
+    h.register(a, { behind_nat: false });
+    expect(h.call({ type: 'lookup', node_id: ia })['behind_nat']).toBe(false);
+    // It survives a snapshot round trip.
+    const restored = mkState();
+    restored.restore(h.state.snapshot(), [], T0);
+    const r = restored.handle({ type: 'lookup', node_id: ia }, { sourceIp: '198.51.100.1', sourcePort: 1, now: T0 });
+    expect(r).toMatchObject({ type: 'lookup_ok', behind_nat: false });
+  });
+
   it('rejects a missing or malformed public key', () => {
     expect(errCode(h.call({ type: 'register', listen_addr: ':1' }))).toBe('invalid_argument');
     expect(errCode(h.call({ type: 'register', listen_addr: ':1', public_key: 'AAAA' }))).toBe('invalid_argument');

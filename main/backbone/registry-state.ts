@@ -76,6 +76,7 @@ const nodeJson = z.object({
   tags: z.array(z.string()).nullable().optional(),
   polo_score: z.number().optional(),
   task_exec: z.boolean().optional(),
+  behind_nat: z.boolean().optional(),
 });
 export type NodeJson = z.infer<typeof nodeJson>;
 
@@ -135,6 +136,8 @@ interface NodeEntry {
   tags: string[];
   poloScore: number;
   taskExec: boolean;
+  /** Extension: the node's own report of whether it sits behind a NAT (undefined: not reported). */
+  behindNat?: boolean;
 }
 
 interface NetworkEntry {
@@ -182,7 +185,7 @@ const bool = z.boolean().optional().default(false);
 const netRef = { network_id: u16.optional(), network: z.string().optional() };
 
 const S = {
-  register: z.object({ listen_addr: str, public_key: str, owner: str, hostname: str }),
+  register: z.object({ listen_addr: str, public_key: str, owner: str, hostname: str, behind_nat: z.boolean().optional() }),
   signedNode: z.object({ node_id: u32, signature: sig }),
   rotate: z.object({ node_id: u32, signature: sig, new_public_key: str }),
   lookup: z.object({ node_id: u32 }),
@@ -547,6 +550,7 @@ export class RegistryState {
       tags: [...(j.tags ?? [])],
       poloScore: Math.trunc(j.polo_score ?? 0),
       taskExec: j.task_exec ?? false,
+      ...(j.behind_nat !== undefined ? { behindNat: j.behind_nat } : {}),
     };
     this.nodes.set(n.id, n);
     if (n.hostname) this.hostIdx.set(n.hostname, n.id);
@@ -609,6 +613,7 @@ export class RegistryState {
     if (n.tags.length > 0) j.tags = [...n.tags];
     if (n.poloScore !== 0) j.polo_score = n.poloScore;
     if (n.taskExec) j.task_exec = true;
+    if (n.behindNat !== undefined) j.behind_nat = n.behindNat;
     return j;
   }
 
@@ -840,6 +845,10 @@ export class RegistryState {
         this.keyOf.set(n.id, m.public_key);
         this.dKeys.set(m.public_key, n.id);
       }
+      if (m.behind_nat !== undefined && n.behindNat !== m.behind_nat) {
+        n.behindNat = m.behind_nat;
+        this.dNodes.add(n.id);
+      }
       const reply: Reply = {
         type: 'register_ok',
         node_id: n.id,
@@ -920,6 +929,7 @@ export class RegistryState {
       if (n.hostname) reply['hostname'] = n.hostname;
       if (n.tags.length > 0) reply['tags'] = [...n.tags];
       if (n.taskExec) reply['task_exec'] = true;
+      if (n.behindNat !== undefined) reply['behind_nat'] = n.behindNat;
       if (n.public && n.realAddr) reply['real_addr'] = n.realAddr;
       return reply;
     },

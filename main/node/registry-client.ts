@@ -341,9 +341,10 @@ export class RegistryClient {
   // ------------------------------------------------------------------------------------------
   // Identity and presence
 
-  async register(opts: { listenAddr?: string; owner?: string; hostname?: string } = {}): Promise<RegisterOk> {
+  async register(opts: { listenAddr?: string; owner?: string; hostname?: string; behindNat?: boolean } = {}): Promise<RegisterOk> {
     const msg: Json = { type: 'register', listen_addr: opts.listenAddr ?? '', public_key: this.signer().publicKeyBase64 };
     if (opts.owner) msg['owner'] = opts.owner;
+    if (opts.behindNat !== undefined) msg['behind_nat'] = opts.behindNat;
     if (opts.hostname) msg['hostname'] = opts.hostname;
     const r = await this.call<RegisterOk>(msg, 'register_ok');
     this.nodeId = r.node_id;
