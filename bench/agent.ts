@@ -11,7 +11,11 @@ const mode = process.argv[2];
 if (mode === 'udp') {
   const sock = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
   let bytes = 0;
-  sock.on('message', (m) => {
+  sock.on('message', (m, from) => {
+    if (m.length === 64) {
+      sock.send(m, from.port, from.address); // ping-pong baseline: echo
+      return;
+    }
     if (m.length === 1) {
       process.stdout.write(JSON.stringify({ bytes }) + '\n');
       bytes = 0;
@@ -26,8 +30,14 @@ if (mode === 'udp') {
   node.listen(5000, (s) => {
     s.stopBuffering();
     let n = 0;
+    const cpu0 = process.cpuUsage();
     s.on('data', (c) => (n += c.length));
-    s.on('close', () => process.stdout.write(JSON.stringify({ received: n }) + '\n'));
+    s.on('close', () => {
+      // CPU time (user + system) this process spent on the stream: a figure the machine's load
+      // disturbs far less than wall-clock throughput.
+      const c = process.cpuUsage(cpu0);
+      process.stdout.write(JSON.stringify({ received: n, cpuMs: (c.user + c.system) / 1000 }) + '\n');
+    });
   });
   process.stdout.write(JSON.stringify({ ready: true, nodeId: node.nodeId }) + '\n');
 }

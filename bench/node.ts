@@ -41,7 +41,7 @@ function startAgent(args: string[]): { child: ChildProcess; next: () => Promise<
   return { child, next: () => new Promise((r) => (queue.length ? r(queue.shift()!) : waiters.push(r))) };
 }
 
-async function udpBaseline(bytes: number): Promise<number> {
+async function udpBaseline(bytes: number): Promise<{ mbps: number; pingUs: number }> {
   const agent = startAgent(['udp']);
   const { port } = (await agent.next()) as { port: number };
   const sock = dgram.createSocket({ type: 'udp4', sendBufferSize: 8 << 20 });
@@ -62,9 +62,20 @@ async function udpBaseline(bytes: number): Promise<number> {
     const secs = (performance.now() - t0) / 1000;
     results.push(got / 1048576 / secs);
   }
+  // Ping-pong of 64-byte datagrams with the same kind of process: the floor for the control ping.
+  const ping = Buffer.alloc(64);
+  const pongs: number[] = [];
+  for (let i = 0; i < Math.min(PINGS, 2000) + 200; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((res) => {
+      sock.once('message', () => res());
+      sock.send(ping, port, '127.0.0.1');
+    });
+    if (i >= 200) pongs.push((performance.now() - t0) * 1000);
+  }
   sock.close();
   agent.child.kill();
-  return median(results);
+  return { mbps: median(results), pingUs: median(pongs) };
 }
 
 const bb = await startBackbone({ registry: '127.0.0.1:0', beacon: '127.0.0.1:0', logger: silentLogger });
@@ -77,17 +88,25 @@ await me.start();
 const peer = backboneAddress(nodeId);
 
 const throughput: number[] = [];
+/** CPU µs (user + system) per 4096-byte segment, sender and receiver process. */
+const senderCpu: number[] = [];
+const receiverCpu: number[] = [];
 for (let r = 0; r < RUNS; r++) {
   const s = await me.dial(peer, 5000);
   const chunk = new Uint8Array(64 * 1024);
   const total = MB * 1048576;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let sent = 0; sent < total; sent += chunk.length) if (!s.write(chunk.slice())) await s.waitDrain();
   s.end();
-  const { received } = (await agent.next()) as { received: number };
+  const { received, cpuMs } = (await agent.next()) as { received: number; cpuMs: number };
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   if (received !== total) throw new Error(`received ${received} of ${total}`);
   throughput.push(total / 1048576 / secs);
+  const segs = total / 4096;
+  senderCpu.push(((cpu.user + cpu.system) / segs));
+  receiverCpu.push((cpuMs * 1000) / segs);
   if (process.env.BENCH_DEBUG) console.error(JSON.stringify(s.stats()));
 }
 
@@ -103,13 +122,16 @@ for (let i = 0; i < DIALS; i++) {
   s.abort();
 }
 
-const udp = await udpBaseline(MB * 1048576);
+const { mbps: udp, pingUs: udpPing } = await udpBaseline(MB * 1048576);
 const tp = median(throughput);
 console.log(`## Node (two processes on 127.0.0.1, ${RUNS} runs, medians)\n`);
 console.log('| what | figure | baseline (same run) | ratio |');
 console.log('|---|---|---|---|');
 console.log(`| one stream, ${MB} MiB, encrypted (native AES-GCM) | ${tp.toFixed(1)} MB/s | raw UDP 4166 B datagrams: ${udp.toFixed(1)} MB/s | ${(tp / udp).toFixed(2)} |`);
-console.log(`| control ping over an established tunnel | median ${median(rtts).toFixed(1)} µs, p99 ${pct(rtts, 99).toFixed(1)} µs | | |`);
+console.log(`| CPU per 4 KiB segment (user + system), sender / receiver | ${median(senderCpu).toFixed(1)} µs / ${median(receiverCpu).toFixed(1)} µs | | |`);
+console.log(
+  `| control ping over an established tunnel | median ${median(rtts).toFixed(1)} µs, p99 ${pct(rtts, 99).toFixed(1)} µs | raw UDP 64 B ping-pong: median ${udpPing.toFixed(1)} µs | ${(median(rtts) / udpPing).toFixed(2)} |`,
+);
 console.log(`| dial (SYN → established, tunnel up) | median ${median(dials).toFixed(3)} ms, p99 ${pct(dials, 99).toFixed(3)} ms | | |`);
 await me.stop();
 agent.child.kill('SIGINT');

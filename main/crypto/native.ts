@@ -190,6 +190,13 @@ export function createNativeBackend(): CryptoBackend {
           return out;
         },
         sealInto,
+        sealParts(nonce: Uint8Array, plaintext: Uint8Array): Uint8Array[] {
+          checkNonce(nonce);
+          const c = createCipheriv('aes-256-gcm', k, nonce);
+          const ct = c.update(plaintext);
+          const rest = c.final(); // empty for GCM, kept for correctness
+          return rest.length > 0 ? [ct, rest, c.getAuthTag()] : [ct, c.getAuthTag()];
+        },
         open(nonce: Uint8Array, sealed: Uint8Array): Uint8Array {
           checkNonce(nonce);
           if (sealed.length < AEAD_TAG_LENGTH) throw new PilotError('bad_tag', 'AES-GCM: sealed data shorter than the tag');

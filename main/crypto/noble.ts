@@ -109,6 +109,9 @@ export function createNobleBackend(): CryptoBackend {
           out.set(seal(nonce, plaintext), offset);
           return n;
         },
+        sealParts(nonce: Uint8Array, plaintext: Uint8Array): Uint8Array[] {
+          return [seal(nonce, plaintext)];
+        },
         open(nonce: Uint8Array, sealed: Uint8Array): Uint8Array {
           checkNonce(nonce);
           if (sealed.length < AEAD_TAG_LENGTH) throw new PilotError('bad_tag', 'AES-GCM: sealed data shorter than the tag');

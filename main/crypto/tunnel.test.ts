@@ -43,6 +43,30 @@ describe.each(pairs)('TunnelCipher %s', (_name, tx, rx) => {
     expect(toHex(out.subarray(15, 15 + 1516))).toBe(toHex(sealed));
   });
 
+  it('sealParts gives the bytes of sealInto, in pieces after the caller\'s head', () => {
+    const prefix = fromHex('01020304');
+    const a = new TunnelCipher(tx, KEY, prefix);
+    const b = new TunnelCipher(rx, KEY, prefix);
+    for (const size of [0, 1, 34, 4130]) {
+      const pt = tx.randomBytes(size);
+      const out = new Uint8Array(8 + 12 + size + 16);
+      expect(a.sealInto(pt, out, 8)).toBe(12 + size + 16);
+      const head = new Uint8Array(20).fill(0xee);
+      const parts = b.sealParts(pt, head, 8);
+      expect(parts[0]).toBe(head);
+      const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let o = 0;
+      for (const p of parts) {
+        joined.set(p, o);
+        o += p.length;
+      }
+      expect(toHex(joined.subarray(0, 8))).toBe('eeeeeeeeeeeeeeee');
+      expect(toHex(joined.subarray(8))).toBe(toHex(out.subarray(8)));
+    }
+    expect(b.sent).toBe(4);
+    expect(() => b.sealParts(new Uint8Array(1), new Uint8Array(19), 8)).toThrow(expect.objectContaining({ code: 'short_buffer' }));
+  });
+
   it('nonces are prefix || counter from 1 upwards', () => {
     const a = new TunnelCipher(tx, KEY, fromHex('a1b2c3d4'));
     expect(a.nextSendCounter).toBe(1);

@@ -126,6 +126,22 @@ export class TunnelCipher {
   }
 
   /**
+   * Seals one frame body as pieces for a scatter-gather send, with no copy of the plaintext-sized
+   * data: writes the next nonce into `head` at `nonceOffset` (the PILS layout: `head` is
+   * "PILS" ‖ sender ‖ nonce) and returns [head, ...ciphertext || tag pieces]. Same bytes, same
+   * counter use as `sealInto`.
+   */
+  sealParts(plaintext: Uint8Array, head: Uint8Array, nonceOffset: number): Uint8Array[] {
+    if (nonceOffset < 0 || nonceOffset + AEAD_NONCE_LENGTH > head.length) throw new PilotError('short_buffer', 'sealParts: head too small for the nonce');
+    const nonce = head.subarray(nonceOffset, nonceOffset + AEAD_NONCE_LENGTH);
+    nonce.set(this.prefix, 0);
+    writeCounter(nonce, NONCE_PREFIX_LENGTH, this.bumpCounter());
+    const parts = this.aead.sealParts(nonce, plaintext);
+    this.nSent++;
+    return [head, ...parts];
+  }
+
+  /**
    * Decrypts, then applies the replay window. Throws PilotError('bad_tag') when authentication
    * fails (window untouched) and PilotError('replay') for a replayed or too-old counter.
    */

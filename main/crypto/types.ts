@@ -20,6 +20,12 @@ export interface Aead {
    * Added by the crypto helper; throws PilotError('short_buffer') when `out` is too small.
    */
   sealInto(nonce: Uint8Array, plaintext: Uint8Array, out: Uint8Array, offset: number): number;
+  /**
+   * Like `seal`, but returns the sealed bytes as pieces whose concatenation is ciphertext || tag,
+   * without copying them into one buffer (the data path sends them with one scatter-gather
+   * datagram). The pieces are fresh buffers the caller owns.
+   */
+  sealParts(nonce: Uint8Array, plaintext: Uint8Array): Uint8Array[];
   /** Throws PilotError('bad_tag') when authentication fails. */
   open(nonce: Uint8Array, sealed: Uint8Array): Uint8Array;
 }

@@ -12,6 +12,8 @@ import { getCrypto, type CryptoBackend, type Identity } from '../crypto';
 import {
   decodePacket,
   encodePacket,
+  encodePacketInto,
+  HEADER_SIZE,
   FLAG_ACK,
   PROTO_CONTROL,
   PROTO_DATAGRAM,
@@ -502,15 +504,29 @@ export class PilotNode extends EventEmitter<NodeEvents> {
           this.counters.refusedUntrusted++;
           return false;
         },
+        acksPending: () => {
+          if (this.ackFlushScheduled) return;
+          this.ackFlushScheduled = true;
+          // setImmediate runs after the poll phase, i.e. after every datagram libuv read in this
+          // batch was processed: one cumulative ACK for the batch (transport ackBatching).
+          setImmediate(this.flushAcks);
+        },
         removed: (conn) => {
           // An RST moves a connection to CLOSED (and removes it) before its 'closed' event is
           // flushed: keep the stream until that event has reached it.
           if (this.streams.get(conn)?.closed !== false) this.streams.delete(conn);
         },
       },
-      this.opts.table,
+      { ...this.opts.table, transport: { ackBatching: true, ...this.opts.table?.transport } },
     );
   }
+
+  private ackFlushScheduled = false;
+  private readonly flushAcks = (): void => {
+    this.ackFlushScheduled = false;
+    this.table.flushAcks(this.clock.now());
+    this.rearm();
+  };
 
   private wrap(conn: StreamConnection): PilotStream {
     let s = this.streams.get(conn);
@@ -521,20 +537,47 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     return s;
   }
 
+  /**
+   * Stream segments are marshalled into one reusable buffer: tunnels.send seals (or copies) the
+   * packet before it returns and keeps no reference. `scratchBusy` guards against a re-entrant send
+   * (an event listener sending while a send is in progress), which gets a fresh buffer.
+   */
+  private scratch = new Uint8Array(HEADER_SIZE + 4096);
+  private scratchBusy = false;
+
   private sendSegment(localPort: number, remote: Address, remotePort: number, seg: Segment): void {
-    const pkt = encodePacket({
-      flags: seg.flags,
-      protocol: PROTO_STREAM,
-      src: this.address,
-      dst: remote,
-      srcPort: localPort,
-      dstPort: remotePort,
-      seq: seg.seq,
-      ack: seg.ack,
-      window: seg.window,
-      payload: seg.payload,
-    });
-    this.tunnels.send(remote.node, pkt);
+    const size = HEADER_SIZE + seg.payload.length;
+    if (this.scratchBusy) {
+      this.tunnels.send(remote.node, this.encodeSegment(localPort, remote, remotePort, seg, new Uint8Array(size)));
+      return;
+    }
+    if (this.scratch.length < size) this.scratch = new Uint8Array(size);
+    this.scratchBusy = true;
+    try {
+      this.tunnels.send(remote.node, this.encodeSegment(localPort, remote, remotePort, seg, this.scratch));
+    } finally {
+      this.scratchBusy = false;
+    }
+  }
+
+  private encodeSegment(localPort: number, remote: Address, remotePort: number, seg: Segment, out: Uint8Array): Uint8Array {
+    const n = encodePacketInto(
+      {
+        flags: seg.flags,
+        protocol: PROTO_STREAM,
+        src: this.address,
+        dst: remote,
+        srcPort: localPort,
+        dstPort: remotePort,
+        seq: seg.seq,
+        ack: seg.ack,
+        window: seg.window,
+        payload: seg.payload,
+      },
+      out,
+      0,
+    );
+    return out.subarray(0, n);
   }
 
   /** Re-arms the single transport timer at the table's next deadline. */
@@ -617,37 +660,40 @@ export class PilotNode extends EventEmitter<NodeEvents> {
    * milliseconds over the established tunnel.
    */
   async controlPing(nodeId: number, timeoutMs = 3000): Promise<number> {
-    await this.ensureTunnel(nodeId);
+    // Sync fast path: an established tunnel needs no await (each one is a trip through the
+    // microtask queue on a path measured in tens of microseconds).
+    if (!this.tunnelsValue?.isReady(nodeId)) await this.ensureTunnel(nodeId);
     const seq = this.pingSeq++ >>> 0;
-    const sentAt = this.clock.now();
-    const p = new Promise<number>((resolve) => this.pingWaiters.set(seq, { resolve, sentAt }));
-    this.tunnels.send(
-      nodeId,
-      encodePacket({
-        flags: 0,
-        protocol: PROTO_CONTROL,
-        src: this.address,
-        dst: backboneAddress(nodeId),
-        srcPort: PING_REPLY_PORT,
-        dstPort: PORTS.controlPing,
-        seq,
-        ack: 0,
-        window: 0,
-        payload: new Uint8Array(0),
-      }),
-    );
-    let t: TimerHandle | undefined;
-    try {
-      return await Promise.race([
-        p,
-        new Promise<never>((_, reject) => {
-          t = this.clock.setTimeout(() => reject(new PilotError('timeout', `no reply from node ${nodeId} within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      if (t) this.clock.clearTimeout(t);
-      this.pingWaiters.delete(seq);
-    }
+    const packet = encodePacket({
+      flags: 0,
+      protocol: PROTO_CONTROL,
+      src: this.address,
+      dst: backboneAddress(nodeId),
+      srcPort: PING_REPLY_PORT,
+      dstPort: PORTS.controlPing,
+      seq,
+      ack: 0,
+      window: 0,
+      payload: new Uint8Array(0),
+    });
+    return new Promise<number>((resolve, reject) => {
+      const t = this.clock.setTimeout(() => {
+        this.pingWaiters.delete(seq);
+        reject(new PilotError('timeout', `no reply from node ${nodeId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (rtt: number): void => {
+        this.clock.clearTimeout(t);
+        resolve(rtt);
+      };
+      this.pingWaiters.set(seq, { resolve: done, sentAt: this.clock.now() });
+      try {
+        this.tunnels.send(nodeId, packet);
+      } catch (e) {
+        this.pingWaiters.delete(seq);
+        this.clock.clearTimeout(t);
+        reject(e as Error);
+      }
+    });
   }
 
   /** Records an RTT sample for the peer view (bounded history). */

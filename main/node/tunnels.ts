@@ -34,11 +34,10 @@ import {
   PILS_HEADER_SIZE,
   writePILSHeader,
 } from '../wire/tunnel';
-import { AEAD_TAG_LENGTH } from '../crypto';
 import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import { bytesEqual } from '../util/bytes';
-import { endpointKey, formatEndpoint, type DatagramSocket, type UdpEndpoint } from './udp';
+import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type DatagramSocket, type UdpEndpoint } from './udp';
 
 export type PathKind = 'pending' | 'direct' | 'punched' | 'relay';
 
@@ -115,6 +114,7 @@ export interface TunnelOptions {
 }
 
 const MAX_QUEUE = 64;
+const ZERO_NONCE = new Uint8Array(12);
 
 class Peer {
   path: PathKind = 'pending';
@@ -240,7 +240,10 @@ export class TunnelManager {
     return done;
   }
 
-  /** Sends one marshalled packet to a peer (queues it while the key exchange runs). */
+  /**
+   * Sends one marshalled packet to a peer (queues a copy while the key exchange runs). `packet` is
+   * not kept after the call: the caller may reuse its buffer.
+   */
   send(nodeId: number, packet: Uint8Array): void {
     const p = this.getPeer(nodeId);
     if (!this.encrypt) {
@@ -340,31 +343,34 @@ export class TunnelManager {
     this.opts.onEvent?.(ev);
   }
 
-  private rawSend(frame: Uint8Array, to: UdpEndpoint): void {
+  private rawSend(frame: Datagram, to: UdpEndpoint): void {
     this.totals.pktsSent++;
-    this.totals.bytesSent += frame.length;
+    this.totals.bytesSent += datagramLength(frame);
     this.opts.socket.send(frame, to);
   }
 
-  private transmit(p: Peer, frame: Uint8Array): void {
+  private transmit(p: Peer, frame: Datagram): void {
     const now = this.opts.clock.now();
     p.lastSend = now;
     p.counters.framesOut++;
-    p.counters.bytesOut += frame.length;
+    p.counters.bytesOut += datagramLength(frame);
     if ((p.relay || !p.endpoint) && this.beaconValue) {
       p.counters.relayedOut++;
-      this.rawSend(encodeBeacon({ type: 'relay', sender: this.nodeIdValue, dest: p.nodeId, frame }), this.beaconValue);
+      this.rawSend(encodeBeacon({ type: 'relay', sender: this.nodeIdValue, dest: p.nodeId, frame: datagramBytes(frame) }), this.beaconValue);
       return;
     }
     if (p.endpoint) this.rawSend(frame, p.endpoint);
   }
 
-  private sealFrame(cipher: TunnelCipher, packet: Uint8Array): Uint8Array {
-    const out = new Uint8Array(PILS_HEADER_SIZE + packet.length + AEAD_TAG_LENGTH);
-    // writePILSHeader writes magic + sender; the cipher writes nonce || ciphertext || tag after it.
-    writePILSHeader(out, this.nodeIdValue, new Uint8Array(12));
-    cipher.sealInto(packet, out, 8);
-    return out;
+  /**
+   * A PILS frame as pieces for one scatter-gather datagram: "PILS" ‖ sender ‖ nonce (20 bytes), then
+   * ciphertext ‖ tag as the cipher produced them — no frame-sized buffer, no copy of the packet.
+   */
+  private sealFrame(cipher: TunnelCipher, packet: Uint8Array): Uint8Array[] {
+    const head = new Uint8Array(PILS_HEADER_SIZE);
+    // writePILSHeader writes magic + sender; the cipher writes the nonce after them.
+    writePILSHeader(head, this.nodeIdValue, ZERO_NONCE);
+    return cipher.sealParts(packet, head, 8);
   }
 
   private kxFrame(): Uint8Array {
@@ -619,7 +625,7 @@ export class TunnelManager {
   private noteDirect(p: Peer, from: UdpEndpoint): void {
     const now = this.opts.clock.now();
     p.lastDirectRecv = now;
-    if (!p.endpoint || endpointKey(p.endpoint) !== endpointKey(from)) p.endpoint = from;
+    if (!p.endpoint || p.endpoint.port !== from.port || p.endpoint.host !== from.host) p.endpoint = from;
     if (p.relay) {
       p.relay = false;
       this.opts.log.info('upgraded from relay to a direct path', { peer: p.nodeId, endpoint: formatEndpoint(from) });

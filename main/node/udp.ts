@@ -3,6 +3,22 @@
  * implementation, and an in-memory network for unit tests of the pure parts.
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves the destination of EVERY send through its `lookup` (dns.lookup by default), which
+ * answers even an IP literal on the next tick: an allocation, a closure and a deferred send per
+ * datagram. Endpoints are almost always IP literals: answer those synchronously (the send then goes
+ * out inside `send()`), and resolve names through dns.lookup as before.
+ */
+function fastLookup(host: string, family: number, callback: LookupCallback): void {
+  const v = isIP(host);
+  if (v !== 0) callback(null, host, v);
+  else dns.lookup(host, family, callback);
+}
 
 export interface UdpEndpoint {
   readonly host: string;
@@ -11,8 +27,32 @@ export interface UdpEndpoint {
 
 export type DatagramHandler = (data: Uint8Array, from: UdpEndpoint) => void;
 
+/** One datagram: contiguous bytes, or pieces sent together as one datagram (scatter-gather). */
+export type Datagram = Uint8Array | readonly Uint8Array[];
+
+export function datagramLength(d: Datagram): number {
+  if (d instanceof Uint8Array) return d.length;
+  let n = 0;
+  for (const p of d) n += p.length;
+  return n;
+}
+
+/** The bytes of a datagram in one buffer (copies only when it is in pieces). */
+export function datagramBytes(d: Datagram): Uint8Array {
+  if (d instanceof Uint8Array) return d;
+  if (d.length === 1) return d[0]!;
+  const out = new Uint8Array(datagramLength(d));
+  let o = 0;
+  for (const p of d) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 export interface DatagramSocket {
-  send(data: Uint8Array, to: UdpEndpoint): void;
+  /** Sends one datagram. The socket may hold on to `data` until it is sent: do not modify it afterwards. */
+  send(data: Datagram, to: UdpEndpoint): void;
   onMessage(handler: DatagramHandler): void;
   local(): UdpEndpoint;
   close(): Promise<void>;
@@ -39,7 +79,12 @@ export function parseEndpoint(text: string, defaultHost = '127.0.0.1'): UdpEndpo
 /** Binds a real UDP socket with large buffers (the tunnel carries bulk stream data). */
 export async function bindUdp(host: string, port: number): Promise<DatagramSocket> {
   const type = host.includes(':') ? 'udp6' : 'udp4';
-  const sock = dgram.createSocket({ type, recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
+  const sock = dgram.createSocket({
+    type,
+    recvBufferSize: 8 << 20,
+    sendBufferSize: 8 << 20,
+    lookup: fastLookup as unknown as typeof dns.lookup,
+  });
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
     sock.bind(port, host, () => {
@@ -56,7 +101,9 @@ export async function bindUdp(host: string, port: number): Promise<DatagramSocke
   return {
     send(data, to) {
       if (closed) return;
-      sock.send(data, to.port, to.host, () => undefined);
+      // No completion callback: it would cost a SendWrap callback and a nextTick per datagram, and
+      // errors are ignored either way (see the 'error' handler above).
+      sock.send(data as Uint8Array | Uint8Array[], to.port, to.host);
     },
     onMessage(h) {
       handler = h;
@@ -86,8 +133,9 @@ export class MemoryNetwork {
     this.sockets.set(endpointKey(local), entry);
     return {
       send: (data, to) => {
-        if (this.drop(data, local, to)) return;
-        const copy = Uint8Array.from(data);
+        const bytes = datagramBytes(data);
+        if (this.drop(bytes, local, to)) return;
+        const copy = Uint8Array.from(bytes);
         queueMicrotask(() => this.sockets.get(endpointKey(to))?.handler(copy, local));
       },
       onMessage: (h) => {

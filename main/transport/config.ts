@@ -47,6 +47,16 @@ export interface TransportConfig {
    * true: the driver reports consumption with `consumed(n)` and the window shrinks meanwhile.
    */
   readonly manualConsume: boolean;
+  /**
+   * false (reference behaviour): the ACK due after every `delayedAckSegments` in-order segments goes
+   * out at once. true: it is deferred until the driver calls `flushAck` (the table's `flushAcks`),
+   * which a driver does at the end of the batch of datagrams it is processing, so a burst of N
+   * segments read together is acknowledged by one cumulative ACK instead of N/2 (fewer datagrams,
+   * fewer syscalls and seals on both ends). Out-of-order data, duplicates and a segment that fills a
+   * hole are still acknowledged at once, and the delayed-ACK timer stays armed as a fallback. Only for
+   * drivers that flush.
+   */
+  readonly ackBatching: boolean;
 }
 
 export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = Object.freeze({
@@ -78,9 +88,10 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = Object.freeze({
   finRetransmits: 3,
   answerKeepalive: true,
   manualConsume: false,
+  ackBatching: false,
 });
 
-const BOOL_KEYS = new Set<keyof TransportConfig>(['answerKeepalive', 'manualConsume']);
+const BOOL_KEYS = new Set<keyof TransportConfig>(['answerKeepalive', 'manualConsume', 'ackBatching']);
 
 /** Defaults overridden by `partial`; throws `invalid_argument` on a bad value or unknown key. */
 export function makeTransportConfig(partial?: Partial<TransportConfig>): TransportConfig {

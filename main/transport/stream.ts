@@ -10,7 +10,8 @@
  *  - `event(conn, ev)` for `established`, `dial_relay_hint`, `drain`, `closed`;
  *  - optional `schedule(conn, at)` when the connection's deadline moves EARLIER than the last time it
  *    reported (a scheduler heap keeps lazily-invalidated entries; see ConnectionTable);
- *  - optional `state(conn, prev)` synchronously on every state change (bookkeeping only).
+ *  - optional `state(conn, prev)` synchronously on every state change (bookkeeping only);
+ *  - optional `ackDue(conn)` when, with `ackBatching`, an ACK waits for the driver's `flushAck(now)`.
  * `data` and `event` callbacks are queued and delivered at the end of the public call, when the
  * connection is consistent; they may call back into it (e.g. write() from a data handler).
  * After any call, `nextDeadline()` is the one time at which the driver must call `tick(now)`.
@@ -83,6 +84,8 @@ export interface StreamHooks {
   event(conn: StreamConnection, ev: StreamEvent): void;
   schedule?(conn: StreamConnection, at: number): void;
   state?(conn: StreamConnection, prev: StreamState): void;
+  /** `ackBatching`: an ACK is due; the driver calls `flushAck(now)` once its current batch is done. */
+  ackDue?(conn: StreamConnection): void;
 }
 
 export interface StreamOptions {
@@ -206,6 +209,8 @@ export class StreamConnection {
   private ooo: OooSeg[] = [];
   private segsSinceAck = 0;
   private delAckAt = NONE;
+  /** `ackBatching`: an ACK was deferred to the next `flushAck` (reported once through `ackDue`). */
+  private ackDeferred = false;
   private recvQueued = 0;
   private lastKeepaliveAnswer = -Infinity;
 
@@ -412,6 +417,22 @@ export class StreamConnection {
   /** With `manualConsume`: the application drained `segments` delivered chunks (frees window slots). */
   consumed(segments: number): void {
     this.recvQueued = Math.max(0, this.recvQueued - segments);
+  }
+
+  /**
+   * With `ackBatching`: sends the ACK deferred while the driver processed a batch of segments, unless
+   * an outgoing segment already carried it. Harmless to call at any time.
+   */
+  flushAck(now: number): void {
+    if (!this.ackDeferred) return;
+    this.enter();
+    try {
+      void now;
+      this.ackDeferred = false;
+      if ((this._state === 'ESTABLISHED' || this._state === 'FIN_WAIT') && this.segsSinceAck > 0) this.sendAck();
+    } finally {
+      this.leave();
+    }
   }
 
   /** Handles every expired timer; call when `now >= nextDeadline()` (calling early is harmless). */
@@ -654,8 +675,16 @@ export class StreamConnection {
       }
       if (pulled > 0) ooo.splice(0, pulled);
       this.segsSinceAck += this.outbox.length - firstOut;
-      if (ooo.length > 0 || this.segsSinceAck >= this.config.delayedAckSegments) this.sendAck();
-      else if (this.delAckAt === NONE) this.delAckAt = now + this.config.delayedAckMs;
+      if (ooo.length > 0) this.sendAck();
+      // ackBatching defers only the plain every-2nd-segment ACK: one that closes a hole goes at once.
+      else if (this.segsSinceAck >= this.config.delayedAckSegments && (!this.config.ackBatching || pulled > 0)) this.sendAck();
+      else {
+        if (this.delAckAt === NONE) this.delAckAt = now + this.config.delayedAckMs;
+        if (this.segsSinceAck >= this.config.delayedAckSegments && !this.ackDeferred) {
+          this.ackDeferred = true;
+          this.hooks.ackDue?.(this);
+        }
+      }
     } else if (d > 0) {
       this.storeOoo(seq, payload);
       this.sendAck();
@@ -709,6 +738,7 @@ export class StreamConnection {
     }
     this.segsSinceAck = 0;
     this.delAckAt = NONE;
+    this.ackDeferred = false;
     this.emit(FLAG_ACK, this.sndNxt, this.rcvNxt, this.windowField(), payload);
   }
 

@@ -187,3 +187,62 @@ describe('admission hook', () => {
     expect(t.size).toBe(1);
   });
 });
+
+describe('ConnectionTable with transport.ackBatching', () => {
+  function batchingTable() {
+    const out: Segment[] = [];
+    let pending = 0;
+    const table = new ConnectionTable(
+      {
+        send: (_c, seg) => out.push(seg),
+        sendRaw: (_l, _r, _p, seg) => out.push(seg),
+        data: () => undefined,
+        event: () => undefined,
+        acksPending: () => pending++,
+      },
+      { transport: { ackBatching: true } },
+    );
+    table.listen(1000);
+    table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: syn() }, 0);
+    expect(out.map((s) => s.flags)).toEqual([FLAG_SYN | FLAG_ACK]);
+    out.length = 0;
+    const data = (seq: number, n = 100): Segment => ({ flags: FLAG_ACK, seq, ack: 1, window: 512, payload: new Uint8Array(n) });
+    return { table, out, data, pending: () => pending };
+  }
+
+  it('a batch of in-order segments is acknowledged by one cumulative ACK at flushAcks', () => {
+    const { table, out, data, pending } = batchingTable();
+    for (let i = 0; i < 6; i++) table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: data(1 + i * 100) }, 1);
+    expect(out).toEqual([]);
+    expect(pending()).toBe(1);
+    table.flushAcks(2);
+    expect(out.map((s) => [s.flags, s.ack, s.payload.length])).toEqual([[FLAG_ACK, 601, 0]]);
+    table.flushAcks(3); // nothing deferred any more
+    expect(out).toHaveLength(1);
+    // the next batch reports again
+    table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: data(601) }, 4);
+    table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: data(701) }, 4);
+    expect(pending()).toBe(2);
+    table.flushAcks(5);
+    expect(out.map((s) => s.ack)).toEqual([601, 801]);
+  });
+
+  it('out-of-order data is still acknowledged at once (SACK); the delayed-ACK timer stays the fallback', () => {
+    const { table, out, data } = batchingTable();
+    table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: data(201) }, 1);
+    expect(out.map((s) => [s.ack, s.payload.length > 0])).toEqual([[1, true]]);
+    out.length = 0;
+    table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: data(1) }, 2);
+    table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: data(101) }, 2);
+    // 101: OOO data still behind it; 301: it fills the hole, so it is not deferred either
+    expect(out.map((s) => s.ack)).toEqual([101, 301]);
+    out.length = 0;
+    table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: data(301) }, 10);
+    table.handleIncoming({ src: peer, srcPort: 49152, dstPort: 1000, seg: data(401) }, 10);
+    expect(out).toEqual([]);
+    // no flush (a driver that never flushes): the 40 ms delayed ACK still goes out
+    expect(table.nextDeadline()).toBe(50);
+    table.tick(50);
+    expect(out.map((s) => s.ack)).toEqual([501]);
+  });
+});

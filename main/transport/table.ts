@@ -10,6 +10,8 @@
  *   - app listen/accept → `listen(port)`, `hooks.incoming(port)` then `accept(port)`
  *   - app write/close   → `conn.write(data, now)`, `conn.close(now)`, `conn.abort(now)`
  *   - after any of these, re-arm ONE timer at `nextDeadline()`; when it fires call `tick(now)`.
+ *   - with `transport.ackBatching`: `hooks.acksPending()` says ACKs wait; call `flushAcks(now)` once
+ *     the current batch of incoming packets is processed (then re-arm).
  */
 import { PilotError } from '../../shared/errors';
 import { addressKey, type Address, EPHEMERAL_PORT_MIN, EPHEMERAL_PORT_MAX } from '../../shared/address';
@@ -46,6 +48,8 @@ export interface TableHooks {
   removed?(conn: StreamConnection): void;
   /** Admission control for a new SYN (e.g. trust); false → RST, no connection is created. */
   admit?(port: number, src: Address): boolean;
+  /** `transport.ackBatching`: the first ACK of a batch was deferred; call `flushAcks(now)` soon. */
+  acksPending?(): void;
 }
 
 export interface TableConfig {
@@ -110,6 +114,8 @@ export class ConnectionTable {
   private readonly heap = new DeadlineHeap<StreamConnection>();
   private globalBucket: Bucket | undefined;
   private readonly sourceBuckets = new Map<number, Bucket>();
+  /** Connections with an ACK deferred until `flushAcks` (ackBatching). */
+  private ackQueue: StreamConnection[] = [];
 
   constructor(hooks: TableHooks, config?: Partial<TableConfig>) {
     this.hooks = hooks;
@@ -125,6 +131,10 @@ export class ConnectionTable {
       event: (c, ev) => this.hooks.event(c, ev),
       schedule: (c, at) => this.heap.push(at, c),
       state: (c, prev) => this.onState(c, prev),
+      ackDue: (c) => {
+        this.ackQueue.push(c);
+        if (this.ackQueue.length === 1) this.hooks.acksPending?.();
+      },
     };
   }
 
@@ -283,6 +293,14 @@ export class ConnectionTable {
     }
   }
 
+  /** Sends the ACKs deferred by `transport.ackBatching` (end of the driver's batch of packets). */
+  flushAcks(now: number): void {
+    const q = this.ackQueue;
+    if (q.length === 0) return;
+    this.ackQueue = [];
+    for (const c of q) if (this.byId.get(c.id) === c) c.flushAck(now);
+  }
+
   /** Daemon shutdown: FIN to every established connection, everything dropped without TIME_WAIT. */
   shutdown(now: number): void {
     for (const c of [...this.byId.values()]) {
@@ -291,6 +309,7 @@ export class ConnectionTable {
     }
     this.listeners.clear();
     this.heap.clear();
+    this.ackQueue = [];
   }
 
   // ------------------------------------------------------------------ internals
