@@ -66,6 +66,8 @@ test('the fleet view lists the demo fleet from the node', async ({ page }) => {
   await open(page);
   for (const h of ['specialist-papers', 'specialist-fx', 'specialist-news']) await expect(row(page, h)).toBeVisible({ timeout: 30_000 });
   await expect(page.getByTestId('node-address')).toHaveText(/^0:0000\.0000\.[0-9A-F]{4}$/i);
+  // The console probes its fleet in the background: paths and RTTs appear without a click.
+  for (const h of ['specialist-papers', 'specialist-fx', 'specialist-news']) await expect(row(page, h)).toContainText('direct', { timeout: 30_000 });
   await shot(page, 'fleet');
   await page.getByTestId('peer-filter').fill('specialist-fx');
   await expect(page.locator('[data-testid^="peer-row-"]')).toHaveCount(1);

@@ -155,6 +155,7 @@ export async function launchConsole(o: LaunchOptions): Promise<LaunchedConsole> 
       hostname: o.hostname ?? (typeof cfg['hostname'] === 'string' ? cfg['hostname'] : 'coordinator'),
       public: true,
       identityPath: paths.identity,
+      probePeersMs: 5000,
       logWrite: (line) => fs.appendFileSync(path.join(paths.home, 'console.log'), line),
     });
     if (backbone && o.demo !== false) {

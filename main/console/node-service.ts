@@ -41,6 +41,11 @@ export interface NodeServiceOptions {
   tracer: Tracer;
   logs: LogRing;
   services?: ServicesAdapter;
+  /**
+   * Probe known peers (members of our groups) with a control ping every this many ms, so a console
+   * shows live paths and RTTs without anyone clicking. Off by default (plain daemons stay quiet).
+   */
+  probeIntervalMs?: number;
 }
 
 type Handlers = { [M in MethodName]: (args: MethodArgs<M>) => Promise<MethodResult<M>> };
@@ -382,6 +387,41 @@ export function createNodeService(o: NodeServiceOptions): NodeService {
 
   // Node → console events.
   const offs: (() => void)[] = [];
+
+  if (o.probeIntervalMs) {
+    let cursor = 0;
+    let running = false;
+    const probe = async (): Promise<void> => {
+      if (running) return;
+      running = true;
+      try {
+        await refreshKnownPeers();
+        const ids = [...node.peers.keys()].filter((id) => id !== node.nodeId).sort((a, b) => a - b);
+        // At most 32 peers per round, round-robin, 8 at a time: bounded load at any fleet size.
+        const batch = ids.length <= 32 ? ids : Array.from({ length: 32 }, (_, i) => ids[(cursor + i) % ids.length]!);
+        cursor = ids.length ? (cursor + batch.length) % ids.length : 0;
+        for (let i = 0; i < batch.length; i += 8) {
+          await Promise.all(
+            batch.slice(i, i + 8).map(async (id) => {
+              try {
+                const rtt = await node.controlPing(id, 2000);
+                node.recordRtt(id, rtt);
+                emit('peer.updated', peerView(id));
+              } catch {
+                // private peers without trust, or gone: they keep their last state
+              }
+            }),
+          );
+        }
+      } finally {
+        running = false;
+      }
+    };
+    const timer = setInterval(() => void probe(), o.probeIntervalMs);
+    timer.unref();
+    void probe();
+    offs.push(() => clearInterval(timer));
+  }
   const onTunnel = (ev: TunnelEvent): void => {
     if (ev.type === 'path_changed') {
       const e: ConsoleEvents['peer.pathChanged'] = { nodeId: ev.nodeId, from: ev.from, to: ev.to };

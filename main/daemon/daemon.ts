@@ -35,6 +35,8 @@ export interface DaemonOptions {
   logLevel?: LogLevel;
   /** Where JSON log lines go (default stderr). */
   logWrite?: (line: string) => void;
+  /** Background control pings of known peers for a console (see NodeServiceOptions). */
+  probePeersMs?: number;
   /** Write/remove the pid file (default true). */
   pidFile?: boolean;
 }
@@ -78,7 +80,13 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   try {
     services = await startBuiltinServices(node, { dataDir: o.paths.dataDir, log });
     const tracer = new Tracer(() => node.hostname || formatAddress(node.address));
-    service = createNodeService({ node, tracer, logs: ring, ...(services.adapter ? { services: services.adapter } : {}) });
+    service = createNodeService({
+      node,
+      tracer,
+      logs: ring,
+      ...(services.adapter ? { services: services.adapter } : {}),
+      ...(o.probePeersMs ? { probeIntervalMs: o.probePeersMs } : {}),
+    });
     server = new IpcServer({ socketPath: o.socketPath, node, service, log, identityConfigured: true, owner: o.owner ?? '', webhook: o.webhook ?? '' });
     await server.start();
   } catch (e) {

@@ -77,6 +77,8 @@ export interface NodeEvents {
 
 export interface PeerRecord {
   nodeId: number;
+  /** The peer's own report (registry `behind_nat`); undefined when it does not say. */
+  behindNat?: boolean;
   hostname?: string;
   tags: string[];
   publicKey?: string;
@@ -184,6 +186,17 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   get publicEndpoint(): UdpEndpoint | undefined {
     return this.publicEndpointValue;
   }
+  /**
+   * Whether the beacon sees us at an address that is not one of our own (we sit behind a NAT);
+   * undefined when the beacon did not answer.
+   */
+  get behindNat(): boolean | undefined {
+    const pub = this.publicEndpointValue;
+    if (!pub) return undefined;
+    const local = this.socket?.local();
+    if (local && local.host === pub.host) return false;
+    return !this.localAddresses().includes(pub.host);
+  }
   get connectionTable(): ConnectionTable {
     return this.table;
   }
@@ -212,6 +225,8 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       onPacket: (pkt, from) => this.onPacket(pkt, from),
       onBeacon: (m, from) => this.onBeacon(m, from),
       onEvent: (ev) => this.onTunnelEvent(ev),
+      selfBehindNat: () => this.behindNat,
+      peerBehindNat: (id) => this.peers.get(id)?.behindNat,
       ...this.opts.tunnel,
     });
     this.registryValue = new RegistryClient({
@@ -259,7 +274,12 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     const listenAddr = this.publicEndpointValue
       ? `${this.publicEndpointValue.host}:${this.publicEndpointValue.port}`
       : `127.0.0.1:${this.socket!.local().port}`;
-    const reg = await this.registry.register({ listenAddr, ...(this.opts.owner ? { owner: this.opts.owner } : {}) });
+    const behindNat = this.behindNat;
+    const reg = await this.registry.register({
+      listenAddr,
+      ...(this.opts.owner ? { owner: this.opts.owner } : {}),
+      ...(behindNat !== undefined ? { behindNat } : {}),
+    });
     this.nodeIdValue = reg.node_id;
     this.tunnels.nodeId = reg.node_id;
     this.tunnels.sendBeacon({ type: 'discover', nodeId: reg.node_id });
@@ -353,8 +373,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     const p = primary.value;
     this.publicEndpointValue = p;
     report.publicEndpoint = formatEndpoint(p);
-    const locals = new Set(this.localAddresses());
-    const behindNat = !(locals.has(p.host) || (local.host !== '0.0.0.0' && local.host === p.host));
+    const behindNat = this.behindNat ?? true;
     report.portPreserved = p.port === local.port;
     if (secondary.status === 'fulfilled') {
       const q = secondary.value;
@@ -395,8 +414,9 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  private notePeerRecord(nodeId: number, r: { hostname?: string; tags?: string[]; public_key?: string; networks?: number[] }): PeerRecord {
+  private notePeerRecord(nodeId: number, r: { hostname?: string; tags?: string[]; public_key?: string; networks?: number[]; behind_nat?: boolean }): PeerRecord {
     const p = this.peerRecord(nodeId);
+    if (r.behind_nat !== undefined) p.behindNat = r.behind_nat;
     if (r.hostname !== undefined) p.hostname = r.hostname;
     if (r.tags) p.tags = r.tags;
     if (r.public_key) p.publicKey = r.public_key;

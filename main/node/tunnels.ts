@@ -4,9 +4,13 @@
  * (direct / punched / relay), including the upgrade back from relay to direct that the reference
  * never does.
  *
- * Path rules (behaviour-based, so they match what the NAT lab can observe):
- *  - direct:  the first authenticated exchange worked without hole punching;
- *  - punched: direct traffic flows, but only after a punch (PunchRequest / PunchCommand);
+ * Path rules:
+ *  - direct:  frames flow straight between the two endpoints and at most one side is behind a NAT
+ *             (the NATed side's own outgoing traffic opens the way);
+ *  - punched: frames flow straight between two NATed nodes — possible only through hole punching
+ *             (PunchRequest / PunchCommand / PILP). Both sides' NAT status comes from the beacon's
+ *             view (the registry's `behind_nat` extension); for peers that do not report it (the
+ *             reference) the fallback is behavioural: a punch was requested before the path worked;
  *  - relay:   frames go through the beacon (0x05 Relay / 0x06 RelayDeliver).
  * A relayed peer is probed every `upgradeIntervalMs` (punch + direct PILA); the first authenticated
  * frame that arrives straight from the peer's endpoint switches it back to punched.
@@ -111,6 +115,10 @@ export interface TunnelOptions {
   upgradeIntervalMs?: number;
   /** Key exchange resend interval while waiting. */
   kxRetryMs?: number;
+  /** Whether this node sits behind a NAT (from the beacon's view; undefined: unknown). */
+  selfBehindNat?: () => boolean | undefined;
+  /** Whether a peer reported sitting behind a NAT (registry `behind_nat`; undefined: not reported). */
+  peerBehindNat?: (nodeId: number) => boolean | undefined;
 }
 
 const MAX_QUEUE = 64;
@@ -628,13 +636,22 @@ export class TunnelManager {
     if (!p.endpoint || p.endpoint.port !== from.port || p.endpoint.host !== from.host) p.endpoint = from;
     if (p.relay) {
       p.relay = false;
+      p.punchInvolved = true;
       this.opts.log.info('upgraded from relay to a direct path', { peer: p.nodeId, endpoint: formatEndpoint(from) });
-      this.setPath(p, 'punched');
+      this.setPath(p, this.directKind(p));
     } else if (p.path === 'pending') {
       const punchedAt = this.punchTargets.get(endpointKey(from));
       if (punchedAt !== undefined && now - punchedAt < 30_000) p.punchInvolved = true;
-      this.setPath(p, p.punchInvolved ? 'punched' : 'direct');
+      this.setPath(p, this.directKind(p));
     }
+  }
+
+  /** direct or punched, for a peer whose frames flow straight (see the path rules at the top). */
+  private directKind(p: Peer): 'direct' | 'punched' {
+    const me = this.opts.selfBehindNat?.();
+    const them = this.opts.peerBehindNat?.(p.nodeId);
+    if (me !== undefined && them !== undefined) return me && them ? 'punched' : 'direct';
+    return p.punchInvolved ? 'punched' : 'direct';
   }
 
   private noteRelayed(p: Peer): void {
@@ -645,7 +662,7 @@ export class TunnelManager {
       p.relay = true;
       this.setPath(p, 'relay');
     } else if (p.path === 'pending') {
-      this.setPath(p, p.relay ? 'relay' : p.punchInvolved ? 'punched' : 'direct');
+      this.setPath(p, p.relay ? 'relay' : this.directKind(p));
     }
   }
 
