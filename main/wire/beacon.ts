@@ -7,6 +7,7 @@
  */
 import { PilotError } from '../../shared/errors';
 import { formatIp, parseIp } from './ip';
+import { checkU16, checkU32, putU16, putU32, u16, u32 } from './bytes';
 
 export const BEACON_TYPE = {
   DISCOVER: 0x01,
@@ -26,30 +27,6 @@ export type BeaconMessage =
   | { type: 'relay'; sender: number; dest: number; frame: Uint8Array }
   | { type: 'relay_deliver'; sender: number; frame: Uint8Array }
   | { type: 'sync'; beaconId: number; nodeIds: number[] };
-
-function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-function putU16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-function putU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
-
-function checkU32(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new PilotError('invalid_argument', `${what} out of range: ${n}`);
-}
-function checkU16(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new PilotError('invalid_argument', `${what} out of range: ${n}`);
-}
 
 function encodeEndpoint(type: number, ip: string, port: number): Uint8Array {
   checkU16('port', port);

@@ -18,6 +18,7 @@
 import type { Address } from '../../shared/address';
 import { PilotError } from '../../shared/errors';
 import { decodeJson, encodeJson } from './framing';
+import { checkU16, checkU32, putU16, putU32, u16, u32 } from './bytes';
 
 export const IPC_CMD = {
   Bind: 0x01,
@@ -185,28 +186,6 @@ export function parseHandshakeBody(body: Uint8Array): { nodeId: number | undefin
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-function putU16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-function putU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
-function checkU16(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new PilotError('invalid_argument', `${what} out of range: ${n}`);
-}
-function checkU32(what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new PilotError('invalid_argument', `${what} out of range: ${n}`);
-}
 function putAddr(b: Uint8Array, o: number, a: Address): void {
   checkU16('network id', a.network);
   checkU32('node id', a.node);

@@ -13,6 +13,7 @@
  */
 import { PilotError } from '../../shared/errors';
 import { ChunkQueue } from './chunks';
+import { putU32 } from './bytes';
 
 /** Largest service-frame / event payload (2^24 bytes, inclusive). */
 export const MAX_SERVICE_PAYLOAD = 1 << 24;
@@ -53,13 +54,6 @@ export interface EventFrame {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: false });
-
-function putU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
 
 function tooLarge(what: string, n: number, max: number): PilotError {
   return new PilotError('frame_too_large', `${what} of ${n} bytes exceeds the ${max}-byte limit`);

@@ -7,6 +7,7 @@
  */
 import { PilotError } from '../../shared/errors';
 import { HEADER_SIZE } from './packet';
+import { putU32, u32 } from './bytes';
 
 /** "PILT" plaintext tunnel frame. */
 export const MAGIC_PILT = 0x50494c54;
@@ -39,17 +40,6 @@ export const PILA_SIZE = MAGIC_SIZE + 4 + X25519_PUBLIC_SIZE + ED25519_PUBLIC_SI
 export const PILP_FRAME: Uint8Array = new Uint8Array([0x50, 0x49, 0x4c, 0x50]);
 
 export type DatagramKind = 'beacon' | 'PILT' | 'PILS' | 'PILK' | 'PILA' | 'PILP' | 'unknown';
-
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function putU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
-}
 
 function checkNode(what: string, n: number): void {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
