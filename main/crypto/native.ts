@@ -23,7 +23,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { PilotError } from '../../shared/errors';
-import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, type Aead, type CryptoBackend, type KeyPair } from './types';
+import { AEAD_KEY_LENGTH, AEAD_TAG_LENGTH, checkKey, checkNonce, type Aead, type CryptoBackend, type KeyPair } from './types';
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -61,18 +61,6 @@ function copyOut(b: Uint8Array): Uint8Array {
   const out = new Uint8Array(b.byteLength);
   out.set(b);
   return out;
-}
-
-function checkKey(b: Uint8Array, what: string): void {
-  if (!(b instanceof Uint8Array) || b.length !== 32) {
-    throw new PilotError('bad_key', `${what} must be 32 bytes`);
-  }
-}
-
-function checkNonce(nonce: Uint8Array): void {
-  if (nonce.length !== AEAD_NONCE_LENGTH) {
-    throw new PilotError('invalid_argument', `AES-GCM nonce must be ${AEAD_NONCE_LENGTH} bytes`);
-  }
 }
 
 /** The last 32 bytes of an SPKI DER export are the raw public key for Ed25519 / X25519. */

@@ -12,19 +12,7 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
 import { PilotError } from '../../shared/errors';
-import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, type Aead, type CryptoBackend, type KeyPair } from './types';
-
-function checkKey(b: Uint8Array, what: string): void {
-  if (!(b instanceof Uint8Array) || b.length !== 32) {
-    throw new PilotError('bad_key', `${what} must be 32 bytes`);
-  }
-}
-
-function checkNonce(nonce: Uint8Array): void {
-  if (nonce.length !== AEAD_NONCE_LENGTH) {
-    throw new PilotError('invalid_argument', `AES-GCM nonce must be ${AEAD_NONCE_LENGTH} bytes`);
-  }
-}
+import { AEAD_KEY_LENGTH, AEAD_TAG_LENGTH, checkKey, checkNonce, type Aead, type CryptoBackend, type KeyPair } from './types';
 
 export function createNobleBackend(): CryptoBackend {
   return {

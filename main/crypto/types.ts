@@ -1,3 +1,4 @@
+import { PilotError } from '../../shared/errors';
 /**
  * The one small crypto interface every layer uses (STYLE.md §8). Two backends implement it:
  * `noble` (@noble/curves + @noble/ciphers + @noble/hashes, portable, required by the design) and
@@ -51,4 +52,18 @@ export interface CryptoBackend {
   ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
 
   aead(key: Uint8Array): Aead;
+}
+
+/** Throws PilotError('bad_key') unless `b` is a 32-byte key. */
+export function checkKey(b: Uint8Array, what: string): void {
+  if (!(b instanceof Uint8Array) || b.length !== 32) {
+    throw new PilotError('bad_key', `${what} must be 32 bytes`);
+  }
+}
+
+/** Throws PilotError('invalid_argument') unless `nonce` is a 12-byte AES-GCM nonce. */
+export function checkNonce(nonce: Uint8Array): void {
+  if (nonce.length !== AEAD_NONCE_LENGTH) {
+    throw new PilotError('invalid_argument', `AES-GCM nonce must be ${AEAD_NONCE_LENGTH} bytes`);
+  }
 }
