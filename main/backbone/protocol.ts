@@ -4,6 +4,7 @@
  * timers (§4), the error-reply shape (§1.1 plus our `code`/`hint` extension) and the reply types.
  */
 import { formatAddress } from '../../shared/address';
+import { challenge as signed } from '../crypto/signatures';
 
 export const HOSTNAME_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const TAG_RE = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -53,22 +54,15 @@ export function normaliseTags(raw: readonly unknown[]): { tags: string[] } | { p
   return { tags: out };
 }
 
-/** Signature challenge strings (registry.md §1.3, plus our extensions). Ids are decimal. */
+/**
+ * Signature challenge strings (registry.md §1.3): the reference's, from main/crypto, under the names
+ * the registry uses, plus our extensions. Ids are decimal.
+ */
 export const challenge = {
-  heartbeat: (id: number) => `heartbeat:${id}`,
-  resolve: (requester: number, target: number) => `resolve:${requester}:${target}`,
-  setVisibility: (id: number) => `set_visibility:${id}`,
-  setHostname: (id: number) => `set_hostname:${id}`,
-  setTags: (id: number) => `set_tags:${id}`,
-  setTaskExec: (id: number) => `set_task_exec:${id}`,
-  deregister: (id: number) => `deregister:${id}`,
-  reportTrust: (id: number, peer: number) => `report_trust:${id}:${peer}`,
-  revokeTrust: (id: number, peer: number) => `revoke_trust:${id}:${peer}`,
-  pollHandshakes: (id: number) => `poll_handshakes:${id}`,
-  requestHandshake: (from: number, to: number) => `handshake:${from}:${to}`,
-  respondHandshake: (id: number, peer: number) => `respond:${id}:${peer}`,
-  punch: (a: number, b: number) => `punch:${a}:${b}`,
-  rotateKey: (id: number) => `rotate:${id}`,
+  ...signed,
+  requestHandshake: signed.handshake,
+  respondHandshake: signed.respond,
+  rotateKey: signed.rotate,
   // extensions
   createNetwork: (id: number) => `create_network:${id}`,
   joinNetwork: (id: number, net: number) => `join_network:${id}:${net}`,
