@@ -519,6 +519,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
             else s.abort();
           }
         },
+        segmentSizeFor: (remote) => this.segmentSizeFor(remote.node),
         admit: (port, src) => {
           if (this.admission(src.node, port)) return true;
           this.counters.refusedUntrusted++;
@@ -537,7 +538,13 @@ export class PilotNode extends EventEmitter<NodeEvents> {
           if (this.streams.get(conn)?.closed !== false) this.streams.delete(conn);
         },
       },
-      { ...this.opts.table, transport: { ackBatching: true, ...this.opts.table?.transport } },
+      {
+        ...this.opts.table,
+        // Beyond the reference's defaults, for lossy paths: keep retrying a segment longer before
+        // giving up (16 transmissions, RTO capped at 10 s), and hold as many out-of-order segments
+        // as the receive window has slots.
+        transport: { ackBatching: true, maxTransmissions: 16, oooMax: 512, ...this.opts.table?.transport },
+      },
     );
   }
 
@@ -598,6 +605,18 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       0,
     );
     return out.subarray(0, n);
+  }
+
+  /**
+   * Payload bytes per stream segment towards a peer: a full 4 KiB segment on loopback, else one that
+   * fits a 1500-byte link with IPv6, UDP, the PILS frame, the packet header and a relay wrapper
+   * (1500 − 40 − 8 − 36 − 34 − 9 = 1373 → 1360), so segments are never IP fragments: a lost
+   * fragment loses the whole datagram and orphans fill the receiver's reassembly memory.
+   */
+  private segmentSizeFor(nodeId: number): number {
+    const ep = this.tunnelsValue?.peerInfo(nodeId)?.endpoint;
+    if (ep && (ep.startsWith('127.') || ep.startsWith('[::1]') || ep.startsWith('localhost'))) return 4096;
+    return 1360;
   }
 
   /** Re-arms the single transport timer at the table's next deadline. */

@@ -650,3 +650,34 @@ describe('re-entrancy', () => {
     expect(conn.nextDeadline()).toBe(1001); // RTO only: the delayed ACK was piggybacked
   });
 });
+
+describe('segment size below the MSS', () => {
+  it('cuts data into segments of segmentSize while the window unit stays the MSS', () => {
+    const sent: Segment[] = [];
+    const conn = new StreamConnection({
+      localPort: 49152,
+      remoteAddr: backboneAddress(2),
+      remotePort: 1000,
+      role: 'initiator',
+      now: 0,
+      hooks: { send: (_c, s) => sent.push(s), data: () => undefined, event: () => undefined },
+      segmentSize: 1360,
+    });
+    conn.open(0);
+    conn.receive(seg(FLAG_SYN | FLAG_ACK, 0, 1, 2), 0); // peer window: 2 slots = 2 × 4096 bytes
+    sent.length = 0;
+    conn.write(bytes(10_000), 0);
+    const data = sent.filter((s) => s.payload.length > 0);
+    // The gate admits a segment while bytes in flight < window (transport.md §5.2): 8160 < 8192 lets
+    // a 7th go, then 9520 ≥ 8192 stops the sender.
+    expect(data.map((s) => s.payload.length)).toEqual([1360, 1360, 1360, 1360, 1360, 1360, 1360]);
+    expect(data.map((s) => s.seq)).toEqual([1, 1361, 2721, 4081, 5441, 6801, 8161]);
+  });
+
+  it('rejects a segment size above the MSS', () => {
+    const mk = (n: number): StreamConnection =>
+      new StreamConnection({ localPort: 1, remoteAddr: backboneAddress(2), remotePort: 2, role: 'initiator', now: 0, hooks: { send: () => undefined, data: () => undefined, event: () => undefined }, segmentSize: n });
+    expect(() => mk(4097)).toThrow(/segmentSize/);
+    expect(() => mk(10)).toThrow(/segmentSize/);
+  });
+});

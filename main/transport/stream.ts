@@ -97,6 +97,11 @@ export interface StreamOptions {
   now: number;
   hooks: StreamHooks;
   config?: Partial<TransportConfig> | TransportConfig;
+  /**
+   * Payload bytes per data segment (default: the MSS, 4096). A node picks less for paths whose MTU
+   * would fragment a 4 KiB segment; the window unit stays the MSS (transport.md §5.2).
+   */
+  segmentSize?: number;
   /** Initiator: emit `dial_relay_hint` and reset the SYN timer base at the 3rd retry (default true). */
   relayFallback?: boolean;
 }
@@ -161,6 +166,8 @@ export class StreamConnection {
   readonly remotePort: number;
   readonly role: 'initiator' | 'responder';
   readonly config: TransportConfig;
+  /** Payload bytes per data segment (≤ MSS). */
+  readonly segmentSize: number;
   readonly createdAt: number;
   /** Time of this connection's live entry in the driver's scheduler (owned by the scheduler). */
   scheduledAt = Infinity;
@@ -256,6 +263,9 @@ export class StreamConnection {
     this.relayFallback = opts.relayFallback ?? true;
     this.config = isFullConfig(opts.config) ? opts.config : makeTransportConfig(opts.config);
     const c = this.config;
+    const seg = opts.segmentSize ?? c.mss;
+    if (!Number.isInteger(seg) || seg < 64 || seg > c.mss) throw new PilotError('invalid_argument', `segmentSize must be 64..${c.mss}`);
+    this.segmentSize = seg;
     this.cwnd = c.initialCwnd;
     this.ssthresh = c.initialSsthresh;
     this.rto = c.initialRtoMs;
@@ -947,7 +957,7 @@ export class StreamConnection {
     const st = this._state;
     if (st !== 'ESTABLISHED' && st !== 'FIN_WAIT') return;
     const c = this.config;
-    const mss = c.mss;
+    const mss = this.segmentSize;
     while (this.pendingBytes > 0) {
       const inFlight = this.inFlight();
       let win = this.cwnd;

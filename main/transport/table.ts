@@ -46,6 +46,8 @@ export interface TableHooks {
   incoming?(port: number): void;
   /** A connection left the table (CLOSED). */
   removed?(conn: StreamConnection): void;
+  /** Payload bytes per data segment for a new connection to `remote` (default: the MSS). */
+  segmentSizeFor?(remote: Address): number | undefined;
   /** Admission control for a new SYN (e.g. trust); false → RST, no connection is created. */
   admit?(port: number, src: Address): boolean;
   /** `transport.ackBatching`: the first ACK of a batch was deferred; call `flushAcks(now)` soon. */
@@ -89,6 +91,10 @@ const EMPTY = new Uint8Array(0);
 
 function rstSegment(): Segment {
   return { flags: FLAG_RST, seq: 0, ack: 0, window: 0, payload: EMPTY };
+}
+
+function segmentSizeOpt(n: number | undefined): { segmentSize?: number } {
+  return n === undefined ? {} : { segmentSize: n };
 }
 
 function isActive(s: StreamState): boolean {
@@ -332,6 +338,7 @@ export class ConnectionTable {
       hooks: this.connHooks,
       config: this.transport,
       relayFallback,
+      ...segmentSizeOpt(this.hooks.segmentSizeFor?.(remote)),
     });
     const ak = addressKey(remote);
     let m = this.byRemote.get(ak);

@@ -64,6 +64,13 @@ const PAIRS: Pair[] = [
 
 /** The loss runs: the four cases at 5 % (the pairs above) and at 20 % (a second dialer each). */
 const SECOND: Record<string, [string, string]> = { p1: ['p4', 'p5'], e: ['f', 'p3'], a: ['g', 'b'], c: ['i', 'd'] };
+// KNOWN FAILING / FLAKY (issue #6, left open): at 20 % loss the stream recovers mostly by
+// retransmission timeout (at most one timeout retransmission per RTO) and moves 0.04–0.07 MB/s, so
+// 20 MB does not arrive within the time budget; at 5 % the three NATed cases pass but the
+// public ↔ public run sometimes stalls. Until loss recovery is fixed the loss runs are opt-in:
+// PILOT_NAT_LOSS=1 npm run test:nat. The skip is printed, not silent.
+const LOSS = process.env['PILOT_NAT_LOSS'] === '1';
+if (!LOSS) console.warn('NAT lab: the 5 % and 20 % loss runs are skipped (known failing/flaky, issue #6); run them with PILOT_NAT_LOSS=1');
 const LOSS_RUNS: (Pair & { loss: number })[] = [
   ...PAIRS.map((p) => ({ ...p, loss: 0.05 })),
   ...PAIRS.map((p) => ({ ...p, x: (SECOND[p.x] as [string, string])[0], y: (SECOND[p.x] as [string, string])[1], loss: 0.2 })),
@@ -226,15 +233,7 @@ describe.runIf(pre.ok)('Pilot NAT traversal (issue #6)', () => {
   // Tunnels are set up on a clean network first; then the dialer's link drops a fraction of all
   // packets (both directions). The path must stay what it was (no path change at all), pings must
   // get through both ways, and 20 MB must arrive byte-exact on one stream. All eight runs go at once.
-  // KNOWN FAILING (issue #6, left open): under 20 % loss — and 5 % between public hosts — the stream
-  // transport gives up (a segment reaches its 8 transmissions and the sender resets), and 4 KiB
-  // segments travel as 3 IP fragments on 1500-byte links, so loss multiplies and orphan fragments
-  // fill the receiver's reassembly memory. Until the transport is fixed (time-based give-up,
-  // segments below the path MTU, out-of-order buffer as large as the window) these runs are opt-in:
-  // PILOT_NAT_LOSS=1 npm run test:nat. The skip is printed, not silent.
-  const lossEnabled = process.env['PILOT_NAT_LOSS'] === '1';
-  if (!lossEnabled) console.warn('NAT lab: loss runs skipped (known failing, issue #6); run them with PILOT_NAT_LOSS=1');
-  (lossEnabled ? describe : describe.skip)('random loss on the dialer\'s link (5 % and 20 %) — opt-in: PILOT_NAT_LOSS=1, known failing (#6)', () => {
+  (LOSS ? describe : describe.skip)('random loss on the dialer\'s link (5 % and 20 %) — opt-in with PILOT_NAT_LOSS=1, known failing (#6)', () => {
     // iptables changes one at a time (several runs share a router namespace).
     let rules: Promise<unknown> = Promise.resolve();
     const serial = <T>(fn: () => Promise<T>): Promise<T> => {
