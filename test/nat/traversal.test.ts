@@ -328,7 +328,12 @@ describe.runIf(pre.ok)('Pilot NAT traversal (issue #6)', () => {
       const [a, b] = await Promise.all([cliPing(x, y, 2, '20s'), cliPing(y, x, 2, '20s')]);
       expect([a.path, b.path]).toEqual(['punched', 'punched']);
       // And the nodes see their new NAT.
-      expect((await fleet.netcheckApi(x)).natType).toBe('port-preserving');
+      // MASQUERADE keeps the source port only while that port is free on the router; right after the
+      // switch an old mapping may still hold it, so the NAT can show up as a cone (endpoint-
+      // independent, new port) instead: either way no longer symmetric, which is what punching needs.
+      const nc = await fleet.netcheckApi(x);
+      expect(nc.mapping).toBe('endpoint-independent');
+      expect(['port-preserving', 'cone']).toContain(nc.natType);
     }, 150_000);
   });
 });
