@@ -42,6 +42,7 @@ import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import { bytesEqual } from '../util/bytes';
 import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type DatagramSocket, type UdpEndpoint } from './udp';
+import { u32 } from '../wire/bytes';
 
 export type PathKind = 'pending' | 'direct' | 'punched' | 'relay';
 
@@ -714,7 +715,7 @@ export class TunnelManager {
       this.drop('plaintext_refused');
       return;
     }
-    const src = packet.length >= 10 ? ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0 : 0;
+    const src = packetSourceNode(packet) ?? 0;
     if (relayed && relaySender !== src) {
       this.drop('spoofed_source');
       return;
@@ -725,7 +726,7 @@ export class TunnelManager {
 
   private acceptInner(p: Peer, packet: Uint8Array, from: UdpEndpoint, relayed: boolean): void {
     // The inner packet's source node must be the tunnel peer (the reference does not check this).
-    const src = packet.length >= 10 ? ((packet[6]! << 24) | (packet[7]! << 16) | (packet[8]! << 8) | packet[9]!) >>> 0 : -1;
+    const src = packetSourceNode(packet) ?? -1;
     if (src !== p.nodeId) {
       this.drop('spoofed_source', p);
       return;
@@ -737,6 +738,11 @@ export class TunnelManager {
     else this.noteDirect(p, from);
     this.opts.onPacket(packet, p.nodeId);
   }
+}
+
+/** The source node id of a marshalled packet (header bytes 6..9), before any full decode. */
+function packetSourceNode(packet: Uint8Array): number | undefined {
+  return packet.length >= 10 ? u32(packet, 6) : undefined;
 }
 
 function sameHost(a: string, b: string): boolean {

@@ -9,6 +9,7 @@ import { ConnectionTable, type TableConfig } from '../table';
 import { DeadlineHeap } from '../heap';
 import type { Segment, StreamConnection, StreamEvent } from '../stream';
 import type { TransportConfig } from '../config';
+import { concatBytes } from '../../util/bytes';
 
 /** mulberry32: small, fast, seeded. */
 export function rng(seed: number): () => number {
@@ -177,16 +178,7 @@ export class LinkPair {
 
   /** Concatenation of everything delivered on `c`. */
   received(c: StreamConnection): Uint8Array {
-    const l = this.chunks.get(c) ?? [];
-    let n = 0;
-    for (const x of l) n += x.length;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const x of l) {
-      out.set(x, o);
-      o += x.length;
-    }
-    return out;
+    return concatBytes(...(this.chunks.get(c) ?? []));
   }
 
   receivedCount(c: StreamConnection | undefined): number {
