@@ -346,15 +346,39 @@ describe('receiving (transport.md §6)', () => {
     expect(r.take().map(fields)).toEqual([[FLAG_ACK, 1, 1 + 3 * MSS, 512, 0]]);
   });
 
-  it('SACK lists at most 4 blocks, lowest first; out-of-order buffer holds at most 128 segments', () => {
+  it('SACK lists at most 4 blocks: the newest arrival\'s block first, then the lowest; out-of-order buffer holds at most 128 segments', () => {
     const r = established();
     for (let i = 1; i <= 6; i++) r.conn.receive(seg(FLAG_ACK, 1 + 2 * i * 100, 1, 512, bytes(100)), i);
-    const last = r.take().at(-1)!;
-    expect(decodeSack(last.payload)).toEqual([
+    const sackOf = (): unknown => decodeSack(r.take().at(-1)!.payload);
+    expect(sackOf()).toEqual([
+      { left: 1201, right: 1301 },
       { left: 201, right: 301 },
       { left: 401, right: 501 },
       { left: 601, right: 701 },
+    ]);
+    // an arrival that bridges the 2nd and 3rd blocks: that block first, then the other lowest three
+    r.conn.receive(seg(FLAG_ACK, 501, 1, 512, bytes(100)), 7);
+    expect(sackOf()).toEqual([
+      { left: 401, right: 701 },
+      { left: 201, right: 301 },
       { left: 801, right: 901 },
+      { left: 1001, right: 1101 },
+    ]);
+    // a duplicate of held data: its block first
+    r.conn.receive(seg(FLAG_ACK, 201, 1, 512, bytes(100)), 8);
+    expect(sackOf()).toEqual([
+      { left: 201, right: 301 },
+      { left: 401, right: 701 },
+      { left: 801, right: 901 },
+      { left: 1001, right: 1101 },
+    ]);
+    // the front hole is filled (1…301 delivered): the newest arrival is not held → the 4 lowest
+    r.conn.receive(seg(FLAG_ACK, 1, 1, 512, bytes(200)), 9);
+    expect(sackOf()).toEqual([
+      { left: 401, right: 701 },
+      { left: 801, right: 901 },
+      { left: 1001, right: 1101 },
+      { left: 1201, right: 1301 },
     ]);
     const q = established();
     for (let i = 1; i <= 130; i++) q.conn.receive(seg(FLAG_ACK, 1 + i * 10, 1, 512, bytes(10)), 0);
@@ -477,7 +501,7 @@ describe('RTO and retransmission (transport.md §7)', () => {
     expect(r.conn.stats().rtoMs).toBe(1000); // backoff reset by forward progress, base unchanged
   });
 
-  it('timeouts: one segment per RTO, exponential backoff to 10 s, cwnd 40,960; 8 transmissions → RST', () => {
+  it('silent peer: one segment per RTO (no tail probes after an RTO), exponential backoff to 10 s; 8 transmissions → RST', () => {
     const r = established();
     r.conn.write(bytes(3 * MSS), 0);
     r.conn.receive(ackSeg(1), 1); // window update only
@@ -499,15 +523,30 @@ describe('RTO and retransmission (transport.md §7)', () => {
     expect(r.events.at(-1)).toEqual({ type: 'closed', reason: 'timeout', lostBytes: 3 * MSS });
   });
 
-  it('first timeout of an episode: ssthresh = cwnd/2, cwnd = initial window', () => {
+  it('RTO: every outstanding segment is deemed lost, ssthresh = flight/2, cwnd = one segment, then slow start', () => {
     const r = established();
     r.conn.write(bytes(20 * MSS), 0);
-    r.conn.receive(ackSeg(1 + 10 * MSS), 10); // slow start: cwnd 40960 → 81920
-    expect(r.conn.stats().cwnd).toBe(81920);
     r.take();
-    r.runUntil(r.conn.nextDeadline()!);
-    const st = r.conn.stats();
-    expect([st.ssthresh, st.cwnd, st.inRecovery]).toEqual([40960, 40960, true]);
+    r.conn.receive(ackSeg(1 + 10 * MSS), 10); // slow start: cwnd 40960 → 81920; the other 10 go out
+    expect(r.conn.stats().cwnd).toBe(81920);
+    expect(r.take()).toHaveLength(10);
+    // tail probes come first (2·SRTT = 20 ms after the last send, then doubling): the last segment
+    // again; the 4th would be due after the RTO (10 + 200 ms: SRTT 10 + 4·5 clamped to 200 ms)
+    const out = r.runUntil(210);
+    expect(out.map(([t, s]) => [t, s.seq])).toEqual([
+      [30, 1 + 19 * MSS],
+      [70, 1 + 19 * MSS],
+      [150, 1 + 19 * MSS],
+      [210, 1 + 10 * MSS], // the RTO: the first missing segment
+    ]);
+    let st = r.conn.stats();
+    expect([st.ssthresh, st.cwnd, st.inRecovery, st.timeouts, st.tlpProbes, st.pipe]).toEqual([20480, MSS, true, 1, 3, MSS]);
+    expect(st.lostMarked).toBe(10);
+    // its ACK: cwnd 2 segments → the next two lost ones
+    r.conn.receive(ackSeg(1 + 11 * MSS), 215);
+    expect(r.take().map((s) => s.seq)).toEqual([1 + 11 * MSS, 1 + 12 * MSS]);
+    st = r.conn.stats();
+    expect([st.cwnd, st.pipe]).toEqual([2 * MSS, 2 * MSS]);
   });
 
   it('fast retransmit at 3 duplicate ACKs with the original seq/length; ssthresh/cwnd rules', () => {
@@ -536,15 +575,19 @@ describe('RTO and retransmission (transport.md §7)', () => {
     const r = established();
     r.conn.write(bytes(10 * MSS), 0);
     const first = r.take();
-    // receiver holds segment #2 only (no loss inferred yet: not 3 MSS above the hole)
+    // receiver holds segment #2 only: #1 (sent before #2) is late, not yet lost (RACK reordering window)
     r.conn.receive(ackSeg(1, 512, encodeSack([{ left: 1 + MSS, right: 1 + 2 * MSS }])), 10);
     expect(r.take()).toEqual([]);
-    const out = r.runUntil(1000); // RTO → first non-sacked segment
+    expect(r.conn.nextDeadline()).toBe(12.5); // sent at 0 + RTT 10 + min RTT / 4
+    const out = r.runUntil(12.5);
     expect(out.map(([, s]) => s.seq)).toEqual([1]);
-    r.conn.receive(ackSeg(1 + MSS, 512, encodeSack([{ left: 1 + MSS, right: 1 + 2 * MSS }])), 1010);
-    // partial ACK: next hole is #3 (seq 8193); #2 was sacked
+    expect(out[0]![1].payload).toBe(first[0]!.payload);
+    expect(r.conn.stats().inRecovery).toBe(true);
+    // the retransmission (sent at 12.5) arrived, #3…#10 (sent at 0) did not: all lost, #2 is skipped
+    r.conn.receive(ackSeg(1 + 2 * MSS), 23);
     const rx = r.take().filter((s) => s.payload.length > 0);
-    expect(rx.map((s) => [s.seq, s.payload.length])).toEqual([[first[2]!.seq, MSS]]);
+    expect(rx.map((s) => s.seq)).toEqual([3, 4, 5, 6, 7].map((i) => 1 + (i - 1) * MSS)); // cwnd = ssthresh = 5 MSS
+    expect(rx.every((s) => s.payload.length === MSS)).toBe(true);
     expect(rx[0]!.payload).toBe(first[2]!.payload);
   });
 
@@ -563,6 +606,90 @@ describe('RTO and retransmission (transport.md §7)', () => {
     expect(r.conn.stats().inRecovery).toBe(true);
     r.conn.receive(ackSeg(1 + 10 * MSS), 20);
     expect(r.conn.stats().inRecovery).toBe(false);
+  });
+});
+
+describe('loss recovery: scoreboard, RACK, tail loss probes, quick ACKs', () => {
+  const at = (i: number): number => 1 + (i - 1) * MSS; // seq of segment #i
+
+  it('a lost retransmission is found by RACK (a later-sent segment arrived) and resent without an RTO', () => {
+    const r = established();
+    r.conn.write(bytes(10 * MSS), 0);
+    r.take();
+    // #2…#10 arrived, #1 did not: 9 segments above it → lost, fast retransmit at once
+    r.conn.receive(ackSeg(1, 512, encodeSack([{ left: at(2), right: at(11) }])), 10);
+    expect(r.take().map((s) => s.seq)).toEqual([at(1)]);
+    let st = r.conn.stats();
+    expect([st.inRecovery, st.ssthresh, st.cwnd, st.pipe]).toEqual([true, 5 * MSS, 5 * MSS, MSS]);
+    // SACKed segments left the pipe: new data may go out during recovery
+    r.conn.write(bytes(2 * MSS), 11);
+    expect(r.take().map((s) => s.seq)).toEqual([at(11), at(12)]);
+    // #11 and #12 (sent at 11) arrived; #1's retransmission (sent at 10) did not → lost again
+    r.conn.receive(ackSeg(1, 512, encodeSack([{ left: at(2), right: at(13) }])), 25);
+    expect(r.take().map((s) => s.seq)).toEqual([at(1)]);
+    st = r.conn.stats();
+    expect([st.timeouts, st.retransmits, st.lostMarked]).toEqual([0, 2, 2]);
+    r.conn.receive(ackSeg(at(13)), 30);
+    st = r.conn.stats();
+    expect([st.inRecovery, st.unacked, st.pipe]).toEqual([false, 0, 0]);
+  });
+
+  it('a lost tail is probed after 2·SRTT (+ the delayed-ACK time for a single segment), not after the RTO', () => {
+    const r = established();
+    r.conn.write(bytes(3 * MSS), 0);
+    r.take();
+    r.conn.receive(ackSeg(at(3)), 10); // RTT 10; #3 is still out, alone
+    const out = r.runUntil(70);
+    expect(out.map(([t, s]) => [t, s.seq, s.payload.length])).toEqual([[10 + 2 * 10 + 40, at(3), MSS]]);
+    r.conn.receive(ackSeg(at(4)), 75);
+    const st = r.conn.stats();
+    expect([st.tlpProbes, st.timeouts, st.unacked]).toEqual([1, 0, 0]);
+    expect(r.conn.nextDeadline()).toBeGreaterThan(30_000); // only the keepalive is left
+  });
+
+  it('a probe with data waiting sends new data; probes stop after an RTO until the peer answers', () => {
+    const r = established({ initialCwnd: 2 * MSS });
+    r.conn.write(bytes(4 * MSS), 0);
+    expect(r.take().map((s) => s.seq)).toEqual([at(1), at(2)]);
+    r.conn.receive(ackSeg(at(2)), 10); // cwnd 3 MSS: #3, #4 go out
+    expect(r.take().map((s) => s.seq)).toEqual([at(3), at(4)]);
+    r.conn.write(bytes(MSS), 11); // #5 waits for the window
+    expect(r.take()).toEqual([]);
+    const out = r.runUntil(10 + 20);
+    expect(out.map(([t, s]) => [t, s.seq])).toEqual([[30, at(5)]]); // new data, beyond cwnd
+    // silence: more probes, then RTOs only (one segment each, backing off)
+    const later = r.runUntil(5000);
+    const times = later.filter(([, s]) => s.payload.length > 0).map(([t]) => t);
+    expect(times).toEqual([70, 150, 210, 610, 1410, 3010]);
+    expect(r.conn.stats().tlpProbes).toBe(3);
+  });
+
+  it('after out-of-order data the receiver acknowledges the next in-order segments at once', () => {
+    const r = established();
+    r.conn.receive(seg(FLAG_ACK, 101, 1, 512, bytes(100)), 1); // a hole at 1…101
+    expect(r.take()).toHaveLength(1); // SACK at once
+    r.conn.receive(seg(FLAG_ACK, 1, 1, 512, bytes(100)), 2); // fills it
+    expect(r.take().map((s) => s.ack)).toEqual([201]);
+    for (let i = 0; i < 15; i++) {
+      r.conn.receive(seg(FLAG_ACK, 201 + i * 100, 1, 512, bytes(100)), 3 + i);
+      expect(r.take().map((s) => s.ack), `segment ${i}`).toEqual([301 + i * 100]);
+    }
+    // quick ACKs used up: back to delayed ACKs (every 2nd segment, or after 40 ms)
+    r.conn.receive(seg(FLAG_ACK, 1701, 1, 512, bytes(100)), 20);
+    expect(r.take()).toEqual([]);
+    expect(r.conn.nextDeadline()).toBe(60);
+  });
+
+  it('a Nagle remainder behind a closed window does not keep a due timer (no spin)', () => {
+    const r = established();
+    r.conn.write(bytes(10 * MSS + 100), 0); // cwnd = 10 segments: the 100 bytes wait
+    expect(r.take()).toHaveLength(10);
+    r.conn.tick(40);
+    r.conn.tick(40);
+    expect(r.take()).toEqual([]);
+    expect(r.conn.nextDeadline()).toBeGreaterThan(40);
+    r.conn.receive(ackSeg(at(11)), 50); // everything acknowledged: the remainder goes
+    expect(r.take().map((s) => s.payload.length)).toEqual([100]);
   });
 });
 
@@ -618,8 +745,15 @@ describe('keepalive, idle, TIME_WAIT (transport.md §8, §10)', () => {
     expect(sent.map((s) => s.payload.length)).toEqual([MSS, MSS, MSS, 10]); // remainder flushed, no Nagle
     r.conn.receive(ackSeg(1 + 2 * MSS), 10);
     expect(r.take()).toEqual([]);
-    const out = r.runUntil(r.conn.nextDeadline()!); // RTO retransmits the missing segment
-    expect(out.map(([, s]) => [s.seq, s.payload.length])).toEqual([[1 + 2 * MSS, MSS]]);
+    // nothing more comes back: tail probes (the last segment, at 30, 70, 150 ms), then the RTO at
+    // 210 ms (the first missing one)
+    const out = r.runUntil(210);
+    expect(out.map(([t, s]) => [t, s.seq, s.payload.length])).toEqual([
+      [30, 1 + 3 * MSS, 10],
+      [70, 1 + 3 * MSS, 10],
+      [150, 1 + 3 * MSS, 10],
+      [210, 1 + 2 * MSS, MSS],
+    ]);
     r.conn.receive(ackSeg(1 + 3 * MSS + 10), 2000);
     expect(r.take().map(fields)).toEqual([[FLAG_FIN, 1 + 3 * MSS + 10, 0, 0, 0]]);
     expect(r.events.at(-1)).toEqual({ type: 'closed', reason: 'fin', lostBytes: 0 });

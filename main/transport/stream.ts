@@ -23,12 +23,20 @@
  *    it is acknowledged, and is retransmitted (finRetransmits) until a FIN|ACK or RST arrives.
  *  - a FIN|ACK is never answered; a FIN arriving while our data is unacknowledged ends the stream
  *    (no half-close in the protocol) and `closed.lostBytes` reports what was discarded.
- *  - loss recovery: ACKs carrying only SACK count as duplicates (the reference's receiver always
- *    attaches SACK when it has out-of-order data, so pure duplicates rarely occur); SACK holes with
- *    3·MSS SACKed above them are retransmitted once per loss episode; partial ACKs retransmit the next
- *    hole (NewReno); cwnd deflates to ssthresh when fast recovery ends.
- *  - RTO backoff doubles on every timeout (not only the first of an episode) and resets when new data
- *    is acknowledged; the timer restarts on forward progress (RFC 6298 5.3).
+ *  - loss recovery keeps a SACK scoreboard (SACK marks are kept, not cleared on a new cumulative ACK)
+ *    and a `pipe` estimate (bytes sent and neither acknowledged, SACKed nor deemed lost). A segment is
+ *    deemed lost when 3 segments' worth of data above it is SACKed (RFC 6675), or, RACK style
+ *    (RFC 8985), when a segment sent after it was delivered and one RTT plus a reordering window has
+ *    passed since it was sent — which also finds lost retransmissions. Lost segments go out first,
+ *    then new data, while pipe < cwnd. One cwnd reduction per recovery (ssthresh = flight/2, at least
+ *    2 segments). Three pure duplicate ACKs still start recovery as in the reference.
+ *  - tail loss probe (RFC 8985 §7): with data outstanding and no ACK for 2·SRTT, one segment (new
+ *    data, else the highest outstanding one) is sent so that the ACK reveals a lost tail without an RTO.
+ *  - RTO: every outstanding non-SACKed segment is deemed lost and cwnd restarts at one segment
+ *    (RFC 5681 loss window; the reference resets to the initial window). Backoff doubles on every
+ *    timeout and resets when new data is acknowledged; the timer restarts on forward progress.
+ *  - quick ACKs: after out-of-order data the receiver acknowledges the next 16 in-order segments at
+ *    once (no delayed ACK), so a sender recovering with a small window is not held 40 ms per RTT.
  *  - timers are exact deadlines instead of a 100 ms tick / 15 s sweep (keepalive at exactly 30 s).
  *  - the advertised window is never 0 (would mean "no limit"), at least 1 slot.
  *  - a peer keepalive (empty ACK, window 0, nothing outstanding) is answered once per 15 s so that the
@@ -129,6 +137,12 @@ export interface StreamStats {
   rttvarMs: number;
   rtoMs: number;
   timeouts: number;
+  /** Tail loss probes sent. */
+  tlpProbes: number;
+  /** Segments deemed lost (SACK/RACK/duplicate ACKs/RTO), each time one was. */
+  lostMarked: number;
+  /** Bytes believed in the network (sent, not acknowledged, not SACKed, not deemed lost). */
+  pipe: number;
   inRecovery: boolean;
 }
 
@@ -137,11 +151,12 @@ interface TxSeg {
   seq: number;
   end: number;
   payload: Uint8Array;
+  /** Time of the last transmission. */
   sentAt: number;
   attempts: number;
   sacked: boolean;
-  /** Loss episode in which it was last retransmitted (-1: never). */
-  retxEpisode: number;
+  /** Deemed lost and not yet retransmitted (not counted in `pipe`). */
+  lost: boolean;
 }
 
 interface OooSeg {
@@ -158,6 +173,13 @@ const NONE = -1;
 const RECOVERY_NONE = 0;
 const RECOVERY_FAST = 1;
 const RECOVERY_TIMEOUT = 2;
+
+/** In-order segments acknowledged at once after out-of-order data (Linux "quickack"). */
+const QUICK_ACKS = 16;
+/** Floor of the tail-loss-probe timeout, ms (timer and event-loop granularity). */
+const MIN_PTO_MS = 4;
+/** Consecutive tail loss probes (each after twice the previous timeout) before the RTO has to act. */
+const MAX_TLPS = 3;
 
 export class StreamConnection {
   id: number;
@@ -198,8 +220,30 @@ export class StreamConnection {
   private dupAcks = 0;
   private recovery = RECOVERY_NONE;
   private recoveryPoint = 0;
-  private episode = 0;
-  private lossScanSeq = 0;
+  /** Bytes in the network: sent, not acknowledged, not SACKed, not deemed lost. */
+  private pipe = 0;
+  private lostCount = 0;
+  /** No segment below this seq is marked lost. */
+  private lostScanSeq = 0;
+  /** Outstanding segments sent more than once (RACK must look at them even without SACK). */
+  private retxOutstanding = 0;
+  // RACK (RFC 8985): the most recently sent segment known to be delivered
+  private rackXmitAt = -Infinity;
+  private rackEnd = 0;
+  private rackRtt = 0;
+  /** The RACK segment was a retransmission (later-sent than original segments still outstanding). */
+  private rackRetx = false;
+  private minRtt = Infinity;
+  /** Smallest RTT of a segment sent once and delivered by the ACK being processed (one sample per ACK). */
+  private ackRtt = Infinity;
+  private reorderSeen = false;
+  private rackTimerAt = NONE;
+  /** The last ACK listed fewer than 4 SACK blocks: everything the receiver holds is known. */
+  private sackComplete = true;
+  // tail loss probe
+  private lastDataTxAt = 0;
+  /** Tail loss probes sent since the last forward progress. */
+  private tlpCount = 0;
   private srtt = 0;
   private rttvar = 0;
   private hasRtt = false;
@@ -214,7 +258,10 @@ export class StreamConnection {
   // ---- receive side
   private rcvNxt = 0;
   private ooo: OooSeg[] = [];
+  /** Seq of the out-of-order segment that arrived last (its block is listed first in SACK). */
+  private lastOooSeq = NONE;
   private segsSinceAck = 0;
+  private quickAcks = 0;
   private delAckAt = NONE;
   /** `ackBatching`: an ACK was deferred to the next `flushAck` (reported once through `ackDue`). */
   private ackDeferred = false;
@@ -252,6 +299,8 @@ export class StreamConnection {
   private sackRecv = 0;
   private dupAckCount = 0;
   private timeouts = 0;
+  private tlpProbes = 0;
+  private lostMarked = 0;
 
   constructor(opts: StreamOptions) {
     this.id = opts.id ?? 0;
@@ -478,6 +527,9 @@ export class StreamConnection {
       rttvarMs: Math.round(this.rttvar),
       rtoMs: this.currentRto(),
       timeouts: this.timeouts,
+      tlpProbes: this.tlpProbes,
+      lostMarked: this.lostMarked,
+      pipe: this.pipe,
       inRecovery: this.recovery !== RECOVERY_NONE,
     };
   }
@@ -640,7 +692,9 @@ export class StreamConnection {
     const payload = seg.payload;
     const sack = payload.length > 0 ? decodeSack(payload) : undefined;
     const unaBefore = this.sndUna;
-    if (seg.ack !== 0) this.processAck(seg.ack, payload.length === 0 || sack !== undefined, now);
+    this.ackRtt = Infinity;
+    // only an ACK without payload is a duplicate (SACK-carrying ACKs are judged by the scoreboard)
+    if (seg.ack !== 0) this.processAck(seg.ack, payload.length === 0, now);
     if (this._state === 'CLOSED') return;
     if (sack !== undefined) {
       this.sackRecv++;
@@ -660,7 +714,17 @@ export class StreamConnection {
       this.lastKeepaliveAnswer = now;
       this.sendAck();
     }
-    if (this._state === 'ESTABLISHED' || this._state === 'FIN_WAIT') this.pump(now);
+    if (this._state === 'ESTABLISHED' || this._state === 'FIN_WAIT') {
+      // A pure ACK or one listing < 4 SACK blocks says everything the receiver holds (it always
+      // attaches SACK when it has out-of-order data); data segments carry no SACK, so they say less.
+      this.sackComplete = sack !== undefined ? sack.length < 4 : payload.length === 0;
+      if (this.ackRtt !== Infinity) {
+        this.rttSample(this.ackRtt);
+        if (this.ackRtt < this.minRtt) this.minRtt = this.ackRtt;
+      }
+      this.detectLosses(now);
+      this.pump(now);
+    }
   }
 
   private receiveData(seq: number, payload: Uint8Array, now: number): void {
@@ -685,18 +749,22 @@ export class StreamConnection {
       }
       if (pulled > 0) ooo.splice(0, pulled);
       this.segsSinceAck += this.outbox.length - firstOut;
+      if (pulled > 0) this.quickAcks = QUICK_ACKS;
+      const due = this.segsSinceAck >= this.config.delayedAckSegments || this.quickAcks > 0;
       if (ooo.length > 0) this.sendAck();
       // ackBatching defers only the plain every-2nd-segment ACK: one that closes a hole goes at once.
-      else if (this.segsSinceAck >= this.config.delayedAckSegments && (!this.config.ackBatching || pulled > 0)) this.sendAck();
+      else if (due && (!this.config.ackBatching || pulled > 0)) this.sendAck();
       else {
         if (this.delAckAt === NONE) this.delAckAt = now + this.config.delayedAckMs;
-        if (this.segsSinceAck >= this.config.delayedAckSegments && !this.ackDeferred) {
+        if (due && !this.ackDeferred) {
           this.ackDeferred = true;
           this.hooks.ackDue?.(this);
         }
       }
     } else if (d > 0) {
       this.storeOoo(seq, payload);
+      this.lastOooSeq = seq;
+      this.quickAcks = QUICK_ACKS;
       this.sendAck();
     } else {
       this.sendAck(); // duplicate: re-acknowledge at once (our previous ACK may have been lost)
@@ -726,17 +794,43 @@ export class StreamConnection {
     ooo.splice(lo, 0, { seq, end: seqAdd(seq, payload.length), payload });
   }
 
+  /**
+   * At most 4 SACK blocks (the wire limit): the block holding the segment that arrived last first,
+   * then the lowest others (RFC 2018 §4). Listing the newest arrival makes every arrival reported at
+   * least once, so a sender learns about data far above the first holes; the lowest blocks locate
+   * the holes to repair first. (The reference lists the 4 lowest; any 1–4 blocks decode the same.)
+   */
   private sackBlocks(): SackBlock[] {
     const blocks: SackBlock[] = [];
+    const recent = this.lastOooSeq;
+    let recentBlock: SackBlock | undefined;
+    let cur: SackBlock | undefined;
+    let curHasRecent = false;
+    /** The 4th lowest block, used when no block holds the newest arrival. */
+    let spare: SackBlock | undefined;
+    const close = (): boolean => {
+      if (cur === undefined) return false;
+      if (curHasRecent) recentBlock = cur;
+      else if (blocks.length < 3) blocks.push(cur);
+      else spare ??= cur;
+      return blocks.length >= 3 && recentBlock !== undefined;
+    };
     for (const o of this.ooo) {
-      const last = blocks[blocks.length - 1];
-      if (last !== undefined && !seqAfter(o.seq, last.right)) {
-        if (seqAfter(o.end, last.right)) last.right = o.end;
+      if (cur !== undefined && !seqAfter(o.seq, cur.right)) {
+        if (seqAfter(o.end, cur.right)) cur.right = o.end;
       } else {
-        if (blocks.length === 4) break;
-        blocks.push({ left: o.seq, right: o.end });
+        if (close()) {
+          cur = undefined;
+          break;
+        }
+        cur = { left: o.seq, right: o.end };
+        curHasRecent = false;
       }
+      if (o.seq === recent) curHasRecent = true;
     }
+    close();
+    if (recentBlock !== undefined) blocks.unshift(recentBlock);
+    else if (spare !== undefined) blocks.push(spare);
     return blocks;
   }
 
@@ -747,6 +841,7 @@ export class StreamConnection {
       this.sackSent++;
     }
     this.segsSinceAck = 0;
+    if (this.quickAcks > 0) this.quickAcks--;
     this.delAckAt = NONE;
     this.ackDeferred = false;
     this.emit(FLAG_ACK, this.sndNxt, this.rcvNxt, this.windowField(), payload);
@@ -757,14 +852,22 @@ export class StreamConnection {
 
   private processAck(ack: number, dupEligible: boolean, now: number): void {
     if (seqAfter(ack, this.sndNxt) || seqBefore(ack, this.sndUna)) return;
+    const c = this.config;
+    const seg = this.segmentSize;
     if (ack === this.sndUna) {
       if (dupEligible && this.qHead < this.q.length) {
         this.dupAcks++;
         this.dupAckCount++;
-        if (this.dupAcks === this.config.dupAckThreshold) {
-          if (this.recovery === RECOVERY_NONE) this.enterFastRecovery(now);
-        } else if (this.dupAcks > this.config.dupAckThreshold) {
-          this.cwnd = Math.min(this.cwnd + this.config.mss, this.config.maxCwnd);
+        if (this.dupAcks === c.dupAckThreshold) {
+          if (this.recovery === RECOVERY_NONE) {
+            // the reference's fast retransmit: the first non-SACKed segment is lost
+            const h = this.firstUnsacked();
+            if (h !== undefined && !h.lost && h.attempts < c.maxTransmissions) this.markLost(h);
+            this.enterRecovery(now);
+            this.cwnd = Math.min(this.ssthresh + c.dupAckThreshold * seg, c.maxCwnd);
+          }
+        } else if (this.dupAcks > c.dupAckThreshold && this.recovery === RECOVERY_FAST) {
+          this.cwnd = Math.min(this.cwnd + seg, c.maxCwnd); // each duplicate: one segment left the network
         }
       }
       return;
@@ -774,12 +877,26 @@ export class StreamConnection {
     this.dupAcks = 0;
     this.backoff = 1; // the path delivers again
     this.lastAckProgressAt = now;
+    this.tlpCount = 0;
     const q = this.q;
+    const highBefore = this.highSack;
+    // An ACK covering a retransmission also covers segments that waited behind the hole at the
+    // receiver: their send times say nothing about the path (Karn), so no RTT sample from this ACK.
+    let heldBack = false;
     while (this.qHead < q.length) {
       const s = q[this.qHead]!;
       if (seqAfter(s.end, ack)) break;
-      if (s.attempts === 1 && !s.sacked) this.rttSample(now - s.sentAt);
       if (s.sacked) this.sackedCount--;
+      else {
+        if (s.lost) this.lostCount--;
+        else this.pipe -= s.payload.length;
+        if (s.attempts === 1 && seqBefore(s.end, highBefore)) this.reorderSeen = true; // a hole filled late
+        this.delivered(s, now);
+      }
+      if (s.attempts > 1) {
+        this.retxOutstanding--;
+        heldBack = true;
+      }
       this.unackedBytesInQ -= s.payload.length;
       q[this.qHead++] = undefined;
     }
@@ -790,28 +907,40 @@ export class StreamConnection {
       q.splice(0, this.qHead);
       this.qHead = 0;
     }
+    if (heldBack) this.ackRtt = Infinity;
     if (seqBefore(this.highSack, ack)) this.highSack = ack;
-    if (this.recovery !== RECOVERY_NONE) {
-      if (!seqBefore(ack, this.recoveryPoint)) {
-        if (this.recovery === RECOVERY_FAST && this.cwnd > this.ssthresh) this.cwnd = this.ssthresh; // deflate
-        this.recovery = RECOVERY_NONE;
-      } else {
-        // partial ACK: the next hole is lost too (NewReno); once per episode per segment
-        const h = this.firstUnsacked();
-        if (h !== undefined && h.retxEpisode !== this.episode && h.attempts < this.config.maxTransmissions) {
-          this.retransmit(h, now);
-        }
-      }
+    if (this.recovery !== RECOVERY_NONE && !seqBefore(ack, this.recoveryPoint)) {
+      if (this.recovery === RECOVERY_FAST && this.cwnd > this.ssthresh) this.cwnd = this.ssthresh; // deflate
+      this.recovery = RECOVERY_NONE;
     }
-    const c = this.config;
-    if (this.cwnd < this.ssthresh) this.cwnd += acked;
-    else this.cwnd += Math.max(1, Math.floor((c.mss * acked) / this.cwnd));
-    if (this.cwnd > c.maxCwnd) this.cwnd = c.maxCwnd;
+    // no growth during fast recovery (RFC 6675); slow start after a timeout
+    if (this.recovery !== RECOVERY_FAST) {
+      if (this.cwnd < this.ssthresh) this.cwnd += acked;
+      else this.cwnd += Math.max(1, Math.floor((seg * acked) / this.cwnd));
+      if (this.cwnd > c.maxCwnd) this.cwnd = c.maxCwnd;
+    }
     this.probeAt = NONE;
     this.probeInterval = c.probeInitialMs;
     if (this.needDrain && this.sendBufferFree >= c.sendBufferBytes / 4 && this._state === 'ESTABLISHED') {
       this.needDrain = false;
       this.emitEvent({ type: 'drain' });
+    }
+  }
+
+  /** A segment is known to have arrived (cumulatively acknowledged or SACKed): RTT and RACK state. */
+  private delivered(s: TxSeg, now: number): void {
+    const rtt = now - s.sentAt;
+    if (rtt < 0) return;
+    if (s.attempts === 1) {
+      if (rtt < this.ackRtt) this.ackRtt = rtt;
+    } else if (rtt < this.minRtt) {
+      return; // faster than any round trip: an earlier transmission arrived, the time says nothing
+    }
+    if (s.sentAt > this.rackXmitAt || (s.sentAt === this.rackXmitAt && seqAfter(s.end, this.rackEnd))) {
+      this.rackXmitAt = s.sentAt;
+      this.rackEnd = s.end;
+      this.rackRtt = rtt;
+      this.rackRetx = s.attempts > 1;
     }
   }
 
@@ -830,19 +959,20 @@ export class StreamConnection {
     this.rto = Math.min(c.maxRtoMs, Math.max(c.minRtoMs, rto));
   }
 
-  private enterFastRecovery(now: number): void {
-    const c = this.config;
-    this.ssthresh = Math.max(Math.floor(this.cwnd / 2), c.mss);
-    this.cwnd = Math.min(this.ssthresh + 3 * c.mss, c.maxCwnd);
+  /**
+   * One congestion response per recovery: ssthresh = half the flight (at least 2 segments),
+   * cwnd = ssthresh; the first lost segment goes out at once (fast retransmit), the rest as pipe allows.
+   */
+  private enterRecovery(now: number): void {
+    const seg = this.segmentSize;
+    const flight = Math.min(this.cwnd, this.inFlight());
+    this.ssthresh = Math.max(Math.floor(flight / 2), 2 * seg);
+    this.cwnd = this.ssthresh;
     this.recovery = RECOVERY_FAST;
     this.recoveryPoint = this.sndNxt;
-    this.episode++;
-    this.lossScanSeq = this.sndUna;
-    const h = this.firstUnsacked();
-    if (h !== undefined && h.attempts < c.maxTransmissions) {
-      this.fastRetx++;
-      this.retransmit(h, now);
-    }
+    this.fastRetx++;
+    const h = this.nextLost();
+    if (h !== undefined) this.resend(h, now);
   }
 
   /** Index of the first tracked segment whose seq ≥ `seq` (binary search over the deque). */
@@ -862,6 +992,7 @@ export class StreamConnection {
 
   private applySack(blocks: SackBlock[], now: number): void {
     const q = this.q;
+    const highBefore = this.highSack;
     for (const b of blocks) {
       let left = b.left;
       let right = b.right;
@@ -871,40 +1002,90 @@ export class StreamConnection {
       for (let i = this.indexAtOrAfter(left); i < q.length; i++) {
         const s = q[i]!;
         if (seqAfter(s.end, right)) break;
-        if (!s.sacked) {
-          s.sacked = true;
-          this.sackedCount++;
+        if (s.sacked) continue;
+        s.sacked = true;
+        this.sackedCount++;
+        this.tlpCount = 0;
+        if (s.lost) {
+          s.lost = false; // it arrived after all (late, or the retransmission did)
+          this.lostCount--;
+        } else {
+          this.pipe -= s.payload.length;
         }
+        if (s.attempts === 1 && seqBefore(s.end, highBefore)) this.reorderSeen = true;
+        this.delivered(s, now);
         if (seqAfter(s.end, this.highSack)) this.highSack = s.end;
       }
     }
-    this.detectLosses(now);
+  }
+
+  /** RACK reordering window: none while recovering without seen reordering, else min RTT / 4. */
+  private reoWnd(): number {
+    if (!this.reorderSeen && this.recovery !== RECOVERY_NONE) return 0;
+    const w = this.minRtt === Infinity ? 0 : this.minRtt / 4;
+    return this.hasRtt && this.srtt < w ? this.srtt : w;
   }
 
   /**
-   * SACK-based loss detection (RFC 6675 style, wire-invisible): a non-sacked segment with at least
-   * dupAckThreshold·MSS of sequence space SACKed beyond it is lost. Outside recovery this starts fast
-   * recovery; inside, each lost segment is retransmitted once per episode.
+   * Marks lost every outstanding segment that (a) has dupAckThreshold segments' worth of data SACKed
+   * above it (sent once), or (b) was sent before a segment now known delivered and has not arrived
+   * within that segment's RTT plus the reordering window (RACK; finds lost retransmissions too).
+   * When the receiver's last SACK list was full (4 blocks), segments above the highest SACK are not
+   * judged: the receiver may hold them without saying so. Arms the RACK timer for the earliest
+   * segment that is not yet overdue. Starts recovery on the first loss.
    */
   private detectLosses(now: number): void {
-    if (this.sackedCount === 0) return;
+    this.rackTimerAt = NONE;
+    // Without SACKs and retransmissions, every outstanding segment was sent after everything delivered.
+    if (this.sackedCount === 0 && this.retxOutstanding === 0 && !this.rackRetx) return;
+    if (this.rackXmitAt === -Infinity) return;
     const c = this.config;
-    const margin = c.dupAckThreshold * c.mss;
-    const limit = seqAdd(this.highSack, -margin);
-    if (this.recovery === RECOVERY_NONE) {
-      const h = this.firstUnsacked();
-      if (h === undefined || seqAfter(h.end, limit)) return;
-      this.enterFastRecovery(now);
-    }
+    const dupLimit = seqAdd(this.highSack, -c.dupAckThreshold * this.segmentSize);
+    const reo = this.reoWnd();
     const q = this.q;
-    let from = this.lossScanSeq;
+    const stop = this.sackComplete ? q.length : this.indexAtOrAfter(this.highSack);
+    let next = NONE;
+    let marked = false;
+    for (let i = this.qHead; i < stop; i++) {
+      const s = q[i]!;
+      if (s.sacked || s.lost || s.attempts >= c.maxTransmissions) continue;
+      let lost = s.attempts === 1 && this.sackedCount > 0 && !seqAfter(s.end, dupLimit);
+      if (!lost && (s.sentAt < this.rackXmitAt || (s.sentAt === this.rackXmitAt && !seqAfter(s.end, this.rackEnd)))) {
+        const at = s.sentAt + this.rackRtt + reo;
+        if (at <= now) lost = true;
+        else if (next === NONE || at < next) next = at;
+      }
+      if (lost) {
+        this.markLost(s);
+        marked = true;
+      }
+    }
+    this.rackTimerAt = next;
+    if (marked && this.recovery === RECOVERY_NONE) this.enterRecovery(now);
+  }
+
+  private markLost(s: TxSeg): void {
+    if (this.lostCount === 0 || seqBefore(s.seq, this.lostScanSeq)) this.lostScanSeq = s.seq;
+    s.lost = true;
+    this.lostCount++;
+    this.lostMarked++;
+    this.pipe -= s.payload.length;
+  }
+
+  /** The lowest segment marked lost. */
+  private nextLost(): TxSeg | undefined {
+    if (this.lostCount === 0) return undefined;
+    const q = this.q;
+    let from = this.lostScanSeq;
     if (seqBefore(from, this.sndUna)) from = this.sndUna;
     for (let i = this.indexAtOrAfter(from); i < q.length; i++) {
       const s = q[i]!;
-      if (seqAfter(s.end, limit)) break;
-      this.lossScanSeq = s.end;
-      if (!s.sacked && s.retxEpisode !== this.episode && s.attempts < c.maxTransmissions) this.retransmit(s, now);
+      if (s.lost) {
+        this.lostScanSeq = s.seq;
+        return s;
+      }
     }
+    return undefined;
   }
 
   private firstUnsacked(): TxSeg | undefined {
@@ -914,17 +1095,27 @@ export class StreamConnection {
     return undefined;
   }
 
-  private retransmit(s: TxSeg, now: number): void {
+  /** Sends a tracked segment again, exactly as first sent (same seq, same payload). */
+  private resend(s: TxSeg, now: number): void {
+    if (s.lost) {
+      s.lost = false;
+      this.lostCount--;
+      this.pipe += s.payload.length;
+    }
+    if (s.attempts === 1) this.retxOutstanding++;
     s.attempts++;
     s.sentAt = now;
-    s.retxEpisode = this.episode;
+    this.lastDataTxAt = now;
     this.retransmits++;
     this.segsSinceAck = 0;
     this.delAckAt = NONE;
     this.emit(FLAG_ACK, s.seq, this.rcvNxt, this.windowField(), s.payload);
   }
 
-  /** RTO expiry for the first non-sacked segment (at most one segment per RTO period). */
+  /**
+   * RTO expiry: every outstanding non-SACKed segment is deemed lost, cwnd restarts at one segment
+   * (slow start up to ssthresh); the first non-SACKed segment goes out now.
+   */
   private onRetransmitTimeout(now: number): void {
     const c = this.config;
     const cand = this.firstUnsacked() ?? this.q[this.qHead];
@@ -935,18 +1126,82 @@ export class StreamConnection {
       this.finishClosed('timeout', lost);
       return;
     }
+    const seg = this.segmentSize;
     if (this.recovery !== RECOVERY_TIMEOUT) {
-      if (this.recovery === RECOVERY_NONE) this.ssthresh = Math.max(Math.floor(this.cwnd / 2), c.mss);
-      this.cwnd = c.initialCwnd; // the reference resets to the initial window, not 1 MSS
-      this.recovery = RECOVERY_TIMEOUT;
-      this.recoveryPoint = this.sndNxt;
+      this.ssthresh = Math.max(Math.floor(Math.min(this.cwnd, this.inFlight()) / 2), 2 * seg);
     }
-    // a new episode: earlier retransmissions are presumed lost as well
-    this.episode++;
-    this.lossScanSeq = this.sndUna;
+    this.cwnd = seg;
+    this.recovery = RECOVERY_TIMEOUT;
+    this.recoveryPoint = this.sndNxt;
+    const q = this.q;
+    for (let i = this.qHead; i < q.length; i++) {
+      const s = q[i]!;
+      if (!s.sacked && !s.lost) this.markLost(s);
+    }
+    this.rackTimerAt = NONE;
+    this.tlpCount = 0;
     if (this.rto * this.backoff < c.maxRtoMs) this.backoff *= 2;
     this.timeouts++;
-    this.retransmit(cand, now);
+    this.resend(cand.lost ? cand : (this.nextLost() ?? cand), now);
+  }
+
+  /**
+   * Probe timeout: 2·SRTT (plus the delayed-ACK time when one segment is out), at least MIN_PTO_MS,
+   * doubling with each probe that brought nothing back; at most MAX_TLPS probes per silence.
+   */
+  private ptoDeadline(): number {
+    // not between an RTO and the next forward progress: the backoff paces a silent peer
+    if (this.tlpCount >= MAX_TLPS || this.backoff > 1 || this.qHead === this.q.length) return NONE;
+    let pto: number;
+    if (this.hasRtt) {
+      pto = 2 * this.srtt;
+      if (this.q.length - this.qHead === 1) pto += this.config.delayedAckMs;
+      if (pto < MIN_PTO_MS) pto = MIN_PTO_MS;
+    } else {
+      pto = this.config.initialRtoMs;
+    }
+    pto *= 1 << this.tlpCount;
+    const base = this.lastDataTxAt > this.lastAckProgressAt ? this.lastDataTxAt : this.lastAckProgressAt;
+    const at = base + pto;
+    const rto = this.rtoDeadline();
+    return rto !== NONE && at >= rto ? NONE : at;
+  }
+
+  /**
+   * Tail loss probe: nothing came back for a PTO. One segment goes out regardless of cwnd — the next
+   * lost one, else new data, else the highest outstanding segment — so that its ACK (with SACK)
+   * shows what is missing and RACK can repair it without waiting for the RTO.
+   */
+  private tailLossProbe(now: number): void {
+    const c = this.config;
+    this.tlpCount++;
+    this.tlpProbes++;
+    const lost = this.nextLost();
+    if (lost !== undefined && lost.attempts < c.maxTransmissions) {
+      this.resend(lost, now);
+      return;
+    }
+    if (this.pendingBytes > 0 && !this.peerWindowFull()) {
+      this.sendNew(this.take(Math.min(this.segmentSize, this.pendingBytes)), now);
+      return;
+    }
+    const q = this.q;
+    for (let i = q.length - 1; i >= this.qHead; i--) {
+      const s = q[i]!;
+      if (s.sacked || s.lost) continue;
+      if (s.attempts < c.maxTransmissions) this.resend(s, now);
+      return;
+    }
+  }
+
+  /** No new data may go out now: the network (pipe ≥ cwnd) or the peer's window is full. */
+  private windowClosed(): boolean {
+    return this.pipe >= this.cwnd || this.peerWindowFull();
+  }
+
+  /** The peer's advertised window (slots × MSS bytes, as the reference counts it; 0 = no limit) is used up. */
+  private peerWindowFull(): boolean {
+    return this.peerWindowBytes > 0 && this.inFlight() >= this.peerWindowBytes;
   }
 
   // =====================================================================================
@@ -958,11 +1213,15 @@ export class StreamConnection {
     if (st !== 'ESTABLISHED' && st !== 'FIN_WAIT') return;
     const c = this.config;
     const mss = this.segmentSize;
+    // segments deemed lost go first, while the network has room (pipe < cwnd)
+    while (this.lostCount > 0 && this.pipe < this.cwnd) {
+      const s = this.nextLost();
+      if (s === undefined || s.attempts >= c.maxTransmissions) break; // the RTO decides about it
+      this.resend(s, now);
+    }
     while (this.pendingBytes > 0) {
       const inFlight = this.inFlight();
-      let win = this.cwnd;
-      if (this.peerWindowBytes > 0 && this.peerWindowBytes < win) win = this.peerWindowBytes;
-      if (inFlight >= win) {
+      if (this.windowClosed()) {
         if (this.probeAt === NONE) this.probeAt = now + this.probeInterval;
         break;
       }
@@ -1029,8 +1288,10 @@ export class StreamConnection {
     const seq = this.sndNxt;
     const end = seqAdd(seq, payload.length);
     if (this.qHead === this.q.length) this.lastAckProgressAt = now; // timer starts with the first segment
-    this.q.push({ seq, end, payload, sentAt: now, attempts: 1, sacked: false, retxEpisode: -1 });
+    this.q.push({ seq, end, payload, sentAt: now, attempts: 1, sacked: false, lost: false });
     this.unackedBytesInQ += payload.length;
+    this.pipe += payload.length;
+    this.lastDataTxAt = now;
     this.sndNxt = end;
     this.bytesSent += payload.length;
     this.lastActivity = now;
@@ -1078,6 +1339,11 @@ export class StreamConnection {
     this.nagleSince = NONE;
     this.probeAt = NONE;
     this.recovery = RECOVERY_NONE;
+    this.pipe = 0;
+    this.lostCount = 0;
+    this.retxOutstanding = 0;
+    this.rackTimerAt = NONE;
+    this.tlpCount = 0;
   }
 
   private emitClosed(reason: CloseReason, lostBytes: number): void {
@@ -1124,10 +1390,17 @@ export class StreamConnection {
         return;
     }
     if (this.delAckAt !== NONE && now >= this.delAckAt) this.sendAck();
+    if (this.rackTimerAt !== NONE && now >= this.rackTimerAt) {
+      this.detectLosses(now);
+      this.pump(now);
+    }
     const rtoAt = this.rtoDeadline();
     if (rtoAt !== NONE && now >= rtoAt) {
       this.onRetransmitTimeout(now);
       if ((this._state as StreamState) === 'CLOSED') return;
+    } else {
+      const ptoAt = this.ptoDeadline();
+      if (ptoAt !== NONE && now >= ptoAt) this.tailLossProbe(now);
     }
     if (this.probeAt !== NONE && now >= this.probeAt) {
       // zero-window probe: empty ACK at the next send seq
@@ -1203,8 +1476,14 @@ export class StreamConnection {
         if (this.delAckAt !== NONE && this.delAckAt < d) d = this.delAckAt;
         const r = this.rtoDeadline();
         if (r !== NONE && r < d) d = r;
+        const pto = this.ptoDeadline();
+        if (pto !== NONE && pto < d) d = pto;
+        if (this.rackTimerAt !== NONE && this.rackTimerAt < d) d = this.rackTimerAt;
         if (this.probeAt !== NONE && this.probeAt < d) d = this.probeAt;
-        if (this.nagleSince !== NONE && this.nagleSince + this.config.nagleMs < d) d = this.nagleSince + this.config.nagleMs;
+        // the Nagle timer only matters while the window lets data out (else the next ACK pumps)
+        if (this.nagleSince !== NONE && this.nagleSince + this.config.nagleMs < d && !this.windowClosed()) {
+          d = this.nagleSince + this.config.nagleMs;
+        }
         if (this._state === 'ESTABLISHED') {
           const k = this.keepaliveDeadline();
           if (k < d) d = k;

@@ -116,6 +116,8 @@ export class ConnectionTable {
   private nextId = 1;
   /** SYNs refused by the `admit` hook. */
   refused = 0;
+  /** Connections that were still due right after their tick (deferred 1 ms; should stay 0). */
+  timerSpins = 0;
   private nextEphemeral = EPHEMERAL_PORT_MIN;
   private readonly heap = new DeadlineHeap<StreamConnection>();
   private globalBucket: Bucket | undefined;
@@ -290,10 +292,20 @@ export class ConnectionTable {
   /** Runs every connection whose deadline has passed. */
   tick(now: number): void {
     const heap = this.heap;
+    let ticked: Set<StreamConnection> | undefined;
     while (heap.peekAt() <= now) {
       const at = heap.peekAt();
       const c = heap.pop()!;
       if (c.scheduledAt !== at || this.byId.get(c.id) !== c) continue;
+      if (ticked?.has(c)) {
+        // Still due right after its tick: a timer that cannot make progress now. Defer it by 1 ms
+        // instead of spinning (a spin here would freeze the whole node); counted, it is a bug.
+        this.timerSpins++;
+        c.scheduledAt = now + 1;
+        heap.push(now + 1, c);
+        continue;
+      }
+      (ticked ??= new Set()).add(c);
       c.scheduledAt = Infinity;
       c.tick(now); // re-schedules itself if it still has a deadline
     }

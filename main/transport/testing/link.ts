@@ -33,6 +33,13 @@ export interface LinkOptions {
   /** Probability that a packet gets an extra random delay of up to `reorderMs` (so it is overtaken). */
   reorder?: number;
   reorderMs?: number;
+  /**
+   * Bottleneck rate per direction, bytes per ms (0: unlimited). Packets queue behind each other
+   * (payload + 64 bytes of headers); a packet that would wait longer than `queueBytes` takes to
+   * drain is dropped (drop-tail), as at a congested router.
+   */
+  rateBytesPerMs?: number;
+  queueBytes?: number;
 }
 
 export type Side = 'a' | 'b';
@@ -57,6 +64,8 @@ export interface PairOptions {
   link?: LinkOptions;
   transport?: Partial<TransportConfig>;
   table?: Partial<Omit<TableConfig, 'transport'>>;
+  /** Payload bytes per data segment for every connection (default: the MSS). */
+  segmentSize?: number;
 }
 
 export class LinkPair {
@@ -74,12 +83,15 @@ export class LinkPair {
   readonly events = new Map<StreamConnection, StreamEvent[]>();
   /** Received byte counts per connection. */
   readonly recvBytes = new Map<StreamConnection, number>();
-  readonly stats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0 };
+  readonly stats = { sent: 0, dropped: 0, duplicated: 0, delivered: 0, queueDrops: 0 };
+  /** Per direction: when the bottleneck finishes sending what is queued. */
+  private readonly busyUntil: Record<Side, number> = { a: 0, b: 0 };
   private readonly writers = new Map<StreamConnection, { data: Uint8Array; off: number; close: boolean }>();
   private readonly rnd: () => number;
   private readonly link: Required<LinkOptions>;
   private readonly inflight = new DeadlineHeap<Delivery>();
   private order = 0;
+  private readonly segmentSize: number | undefined;
   /** When set, decides per packet whether to drop it (on top of random loss). */
   dropIf: ((w: Wire) => boolean) | undefined;
   /** Called with each accepted connection on side b. */
@@ -87,8 +99,9 @@ export class LinkPair {
 
   constructor(opts: PairOptions = {}) {
     this.rnd = rng(opts.seed ?? 1);
-    this.link = { latencyMs: 5, loss: 0, dup: 0, reorder: 0, reorderMs: 10, ...opts.link };
+    this.link = { latencyMs: 5, loss: 0, dup: 0, reorder: 0, reorderMs: 10, rateBytesPerMs: 0, queueBytes: 256 * 1024, ...opts.link };
     const tableCfg = { ...opts.table, transport: opts.transport ?? {} };
+    this.segmentSize = opts.segmentSize;
     this.a = new ConnectionTable(this.hooksFor('a'), tableCfg);
     this.b = new ConnectionTable(this.hooksFor('b'), tableCfg);
   }
@@ -106,6 +119,7 @@ export class LinkPair {
     return {
       send: (c, seg) => this.transmit(side, c.localPort, c.remotePort, seg),
       sendRaw: (lp, _remote, rp, seg) => this.transmit(side, lp, rp, seg),
+      segmentSizeFor: () => this.segmentSize,
       data: (c, chunk) => {
         let l = this.chunks.get(c);
         if (!l) this.chunks.set(c, (l = []));
@@ -141,10 +155,21 @@ export class LinkPair {
       this.stats.dropped++;
       return;
     }
+    let queued = 0;
+    if (L.rateBytesPerMs > 0) {
+      const start = Math.max(this.now, this.busyUntil[from]);
+      if ((start - this.now) * L.rateBytesPerMs > L.queueBytes) {
+        this.stats.queueDrops++;
+        this.stats.dropped++;
+        return;
+      }
+      this.busyUntil[from] = start + (seg.payload.length + 64) / L.rateBytesPerMs;
+      queued = this.busyUntil[from] - this.now;
+    }
     const copies = L.dup > 0 && this.rnd() < L.dup ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
     for (let i = 0; i < copies; i++) {
-      let delay = L.latencyMs;
+      let delay = L.latencyMs + queued;
       if (L.reorder > 0 && this.rnd() < L.reorder) delay += this.rnd() * L.reorderMs;
       // a tiny increasing epsilon keeps FIFO order among equal delivery times
       const at = this.now + delay + ++this.order * 1e-9;
