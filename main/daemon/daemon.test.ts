@@ -155,6 +155,12 @@ describe('daemon + pilotctl over real processes', () => {
       expect(new TextDecoder().decode(await server.read(5000))).toBe('hello over ipc');
       server.write(new TextEncoder().encode('and back'));
       expect(new TextDecoder().decode(await conn.read(5000))).toBe('and back');
+      // pilotctl connections shows the open stream with its loss-repair counters (extension keys)
+      const listed = envelope(await pilotctl(b.env, ['--json', 'connections']));
+      const conns = (listed['data'] as { connections: Record<string, unknown>[] }).connections;
+      expect(conns.find((c) => c['remote_port'] === 5055)).toMatchObject({ state: 'ESTABLISHED', remote_addr: addrA, lost_segs: expect.any(Number), timeouts: expect.any(Number), tlp_probes: expect.any(Number) });
+      const text = await pilotctl(b.env, ['connections']);
+      expect(text.stdout).toMatch(/lost: \d+ {2}probes: \d+ {2}rto: \d+/);
       const closedOnServer = new Promise<void>((r) => server.once('close', () => r()));
       await conn.close();
       await closedOnServer; // CloseOK pushed to the accepting client when the peer's FIN arrives

@@ -21,6 +21,8 @@ export interface InfoConn {
   in_flight: number;
   in_recovery: boolean;
   local_port: number;
+  /** Extension: segments deemed lost (each time one was), for reading how loss was repaired. */
+  lost_segs?: number;
   ooo_buf: number;
   peer_recv_win: number;
   recv_win: number;
@@ -35,6 +37,10 @@ export interface InfoConn {
   srtt_ms: number;
   ssthresh: number;
   state: string;
+  /** Extension: retransmission timeouts. */
+  timeouts?: number;
+  /** Extension: tail loss probes sent. */
+  tlp_probes?: number;
   unacked: number;
 }
 
@@ -83,6 +89,7 @@ export function buildInfo(node: PilotNode, o: { identityConfigured: boolean; own
         in_flight: s.inFlight,
         in_recovery: s.inRecovery,
         local_port: c.localPort,
+        lost_segs: s.lostMarked,
         ooo_buf: s.oooBuf,
         peer_recv_win: s.peerRecvWin,
         recv_win: s.recvWin,
@@ -97,6 +104,8 @@ export function buildInfo(node: PilotNode, o: { identityConfigured: boolean; own
         srtt_ms: Math.floor(s.srttMs),
         ssthresh: s.ssthresh,
         state: s.state,
+        timeouts: s.timeouts,
+        tlp_probes: s.tlpProbes,
         unacked: s.unacked,
       };
     }),

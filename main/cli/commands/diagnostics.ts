@@ -31,7 +31,8 @@ export async function connections(ctx: CommandContext): Promise<CommandResult> {
       ].join('  '),
     );
     lines.push(
-      `      tx: ${formatBytes(c.bytes_sent)} (${c.segs_sent} segs)  rx: ${formatBytes(c.bytes_recv)} (${c.segs_recv} segs)  retx: ${c.retransmits}  fast-retx: ${c.fast_retx}  sack: ${c.sack_sent}/${c.sack_recv}  dup-ack: ${c.dup_acks}`,
+      `      tx: ${formatBytes(c.bytes_sent)} (${c.segs_sent} segs)  rx: ${formatBytes(c.bytes_recv)} (${c.segs_recv} segs)  retx: ${c.retransmits}  fast-retx: ${c.fast_retx}  sack: ${c.sack_sent}/${c.sack_recv}  dup-ack: ${c.dup_acks}` +
+        (c.lost_segs !== undefined ? `  lost: ${c.lost_segs}  probes: ${c.tlp_probes ?? 0}  rto: ${c.timeouts ?? 0}` : ''),
     );
   }
   return { data: { connections: list, total: list.length }, text: lines.join('\n') };
