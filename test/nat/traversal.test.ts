@@ -64,23 +64,17 @@ const PAIRS: Pair[] = [
 
 /** The loss runs: the four cases at 5 % (the pairs above) and at 20 % (a second dialer each). */
 const SECOND: Record<string, [string, string]> = { p1: ['p4', 'p5'], e: ['f', 'p3'], a: ['g', 'b'], c: ['i', 'd'] };
-// KNOWN FAILING / FLAKY (issue #6, left open): at 20 % loss the stream recovers mostly by
-// retransmission timeout (at most one timeout retransmission per RTO) and moves 0.04–0.07 MB/s, so
-// 20 MB does not arrive within the time budget; at 5 % the three NATed cases pass but the
-// public ↔ public run sometimes stalls. Until loss recovery is fixed the loss runs are opt-in:
-// PILOT_NAT_LOSS=1 npm run test:nat. The skip is printed, not silent.
-const LOSS = process.env['PILOT_NAT_LOSS'] === '1';
-if (!LOSS) console.warn('NAT lab: the 5 % and 20 % loss runs are skipped (known failing/flaky, issue #6); run them with PILOT_NAT_LOSS=1');
 const LOSS_RUNS: (Pair & { loss: number })[] = [
   ...PAIRS.map((p) => ({ ...p, loss: 0.05 })),
   ...PAIRS.map((p) => ({ ...p, x: (SECOND[p.x] as [string, string])[0], y: (SECOND[p.x] as [string, string])[1], loss: 0.2 })),
 ];
 /**
- * Time a 20 MB loss transfer may take. At 20 % loss the transport manages 0.1–0.25 MB/s here (it
- * recovers mostly by retransmission timeout), i.e. 80–200 s; the whole NAT suite must stay near six
- * minutes, so a run slower than this fails, with the throughput in the message.
+ * Time a 20 MB loss transfer may take. With all eight runs at once the transport moves 1.1–1.7 MB/s at
+ * 5 % and 0.57–0.93 MB/s at 20 % here (BENCHMARKS.md), i.e. 12–35 s; the limit leaves room for a slower
+ * CI machine and fails with the throughput in the message. (Before SACK/RACK recovery and tail loss
+ * probes, 20 % loss meant 0.04–0.07 MB/s: one timeout retransmission per RTO.)
  */
-const LOSS_TRANSFER_MS = 200_000;
+const LOSS_TRANSFER_MS = 150_000;
 
 describe.runIf(pre.ok)('Pilot NAT traversal (issue #6)', () => {
   const lab = new Lab();
@@ -233,7 +227,7 @@ describe.runIf(pre.ok)('Pilot NAT traversal (issue #6)', () => {
   // Tunnels are set up on a clean network first; then the dialer's link drops a fraction of all
   // packets (both directions). The path must stay what it was (no path change at all), pings must
   // get through both ways, and 20 MB must arrive byte-exact on one stream. All eight runs go at once.
-  (LOSS ? describe : describe.skip)('random loss on the dialer\'s link (5 % and 20 %) — opt-in with PILOT_NAT_LOSS=1, known failing (#6)', () => {
+  describe('random loss on the dialer\'s link (5 % and 20 %)', () => {
     // iptables changes one at a time (several runs share a router namespace).
     let rules: Promise<unknown> = Promise.resolve();
     const serial = <T>(fn: () => Promise<T>): Promise<T> => {
