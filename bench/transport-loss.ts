@@ -60,7 +60,7 @@ for (const loss of String(values.loss).split(',').map(Number)) {
       (size / MB / (m.ms / 1000)).toFixed(2).padStart(7),
       ((m.st.retransmits / segs) * 100).toFixed(1).padStart(7),
       String(m.st.fastRetx).padStart(8),
-      String(m.st.tlpProbes).padStart(4),
+      String(m.st.tlpProbes ?? '-').padStart(4),
       String(m.st.timeouts).padStart(4),
       `${m.drops} (${m.qdrops})`,
     ].join(' | '),
