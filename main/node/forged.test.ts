@@ -88,6 +88,31 @@ describe('malformed and forged frames', () => {
     s.end();
   });
 
+  it('a flood of forged key exchanges costs at most one registry lookup per claimed node', async () => {
+    const mallory = Identity.generate();
+    const x = getCrypto().x25519Generate();
+    const before = victim.tunnels.drops();
+    const lookupsBefore = victim.tunnels.keyLookupCount;
+    const forged = (sender: number): Uint8Array =>
+      encodePILA({ sender, x25519Public: x.publicKey, ed25519Public: mallory.publicKey, signature: signPila(mallory, sender, x.publicKey) });
+    const unknownId = 0x00ff_fff0; // nobody registered it
+    const judged = (): number => {
+      const d = victim.tunnels.drops();
+      return (d.key_mismatch ?? 0) - (before.key_mismatch ?? 0) + ((d.unknown_key ?? 0) - (before.unknown_key ?? 0));
+    };
+    // four waves, each judged before the next (a lookup made for one wave is over by the next)
+    for (let wave = 1; wave <= 4; wave++) {
+      await fire([...Array.from({ length: 10 }, () => forged(friend.nodeId)), ...Array.from({ length: 10 }, () => forged(unknownId))]);
+      for (let i = 0; i < 100 && judged() < wave * 20; i++) await friend.controlPing(victim.nodeId);
+    }
+    const d = victim.tunnels.drops();
+    expect((d.key_mismatch ?? 0) - (before.key_mismatch ?? 0)).toBe(40);
+    expect((d.unknown_key ?? 0) - (before.unknown_key ?? 0)).toBe(40);
+    // one re-check of the friend's key (it may have rotated) and one lookup of the unknown id
+    expect(victim.tunnels.keyLookupCount - lookupsBefore).toBeLessThanOrEqual(2);
+    expect(await friend.controlPing(victim.nodeId)).toBeGreaterThan(0);
+  });
+
   it('survives a flood of random datagrams', async () => {
     const port = victim.tunnelEndpoint!.port;
     let x = 12345;

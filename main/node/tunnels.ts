@@ -123,6 +123,11 @@ export interface TunnelOptions {
 }
 
 const MAX_QUEUE = 64;
+/** A PILA disagreeing with a node's cached key makes us re-ask the registry at most this often. */
+const KEY_REFRESH_MS = 30_000;
+/** How long "the registry does not know this node" is believed. */
+const UNKNOWN_KEY_RETRY_MS = 10_000;
+const MAX_UNKNOWN_KEYS = 4096;
 const ZERO_NONCE = new Uint8Array(12);
 
 class Peer {
@@ -164,6 +169,12 @@ export class TunnelManager {
   private readonly encrypt: boolean;
   private readonly keyCache = new Map<number, Uint8Array>();
   private readonly keyLookups = new Map<number, Promise<Uint8Array | undefined>>();
+  /** When a node's cached key was last dropped because a PILA disagreed with it. */
+  private readonly keyRefreshedAt = new Map<number, number>();
+  /** Node ids the registry did not know, until when that answer is reused. */
+  private readonly unknownKeyUntil = new Map<number, number>();
+  /** Registry key lookups made (forged key exchanges must not turn into a lookup each). */
+  keyLookupCount = 0;
   private readonly globalDrops: Partial<Record<DropReason, number>> = {};
   /** Endpoints the beacon told us to punch towards, with the time: a first contact from one of them is a punched path. */
   private readonly punchTargets = new Map<string, number>();
@@ -564,14 +575,26 @@ export class TunnelManager {
   private async expectedKey(nodeId: number): Promise<Uint8Array | undefined> {
     const cached = this.keyCache.get(nodeId);
     if (cached) return cached;
+    const now = this.opts.clock.now();
+    const unknownUntil = this.unknownKeyUntil.get(nodeId);
+    if (unknownUntil !== undefined) {
+      if (now < unknownUntil) return undefined;
+      this.unknownKeyUntil.delete(nodeId);
+    }
     let pending = this.keyLookups.get(nodeId);
     if (!pending) {
+      this.keyLookupCount++;
       pending = this.opts.lookupKey(nodeId).catch(() => undefined);
       this.keyLookups.set(nodeId, pending);
     }
     const key = await pending;
     this.keyLookups.delete(nodeId);
     if (key) this.keyCache.set(nodeId, key);
+    else {
+      // Key exchanges from ids nobody registered: ask the registry again after a while, not per frame.
+      if (this.unknownKeyUntil.size >= MAX_UNKNOWN_KEYS) this.unknownKeyUntil.clear();
+      this.unknownKeyUntil.set(nodeId, this.opts.clock.now() + UNKNOWN_KEY_RETRY_MS);
+    }
     return key;
   }
 
@@ -594,8 +617,14 @@ export class TunnelManager {
         return;
       }
       if (!bytesEqual(expected, f.ed25519Public)) {
-        // The registry may know a rotated key we have not seen yet: forget the cache once.
-        this.keyCache.delete(f.sender);
+        // The registry may know a rotated key we have not seen yet: forget the cached key — but
+        // at most once per KEY_REFRESH_MS per node, or forged frames would each cost a lookup.
+        const now = this.opts.clock.now();
+        const last = this.keyRefreshedAt.get(f.sender);
+        if (last === undefined || now - last >= KEY_REFRESH_MS) {
+          this.keyRefreshedAt.set(f.sender, now);
+          this.keyCache.delete(f.sender);
+        }
         this.drop('key_mismatch', p);
         return;
       }
