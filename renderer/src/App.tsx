@@ -5,6 +5,7 @@ import { useRoute } from './lib/hooks';
 import { hrefOf, type Route } from './lib/route';
 import { selectConnection } from './store/connection/selectors';
 import { countByLevel, selectLogEntries } from './store/logs/selectors';
+import { selectTunnelCount } from './store/peers/selectors';
 import { useStore } from './store/root';
 import { trustNotificationsRestored } from './store/trust/actions';
 import { FleetView } from './views/FleetView';
@@ -100,6 +101,7 @@ export function App({ missingClient }: { missingClient?: boolean }): React.JSX.E
   const route = useRoute();
   const conn = useStore(selectConnection);
   const pendingTrust = useStore((s) => Object.keys(s.trust.pending).length);
+  const tunnels = useStore(selectTunnelCount);
   const fill = route.view === 'fleet' || route.view === 'traces' || route.view === 'logs';
   return (
     <div className="shell">
@@ -122,7 +124,7 @@ export function App({ missingClient }: { missingClient?: boolean }): React.JSX.E
           )}
           {conn.node && (
             <span className="muted" style={{ fontSize: 12 }}>
-              {conn.node.peers} tunnel{conn.node.peers === 1 ? '' : 's'} · {conn.node.connections} stream{conn.node.connections === 1 ? '' : 's'} · {conn.node.encrypt ? 'encrypted' : 'plaintext'}
+              {tunnels} tunnel{tunnels === 1 ? '' : 's'} · {conn.node.connections} stream{conn.node.connections === 1 ? '' : 's'} · {conn.node.encrypt ? 'encrypted' : 'plaintext'}
             </span>
           )}
         </header>

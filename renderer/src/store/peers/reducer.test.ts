@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { NodeInfoView } from '../../../../shared/contract';
 import { detail, peer } from '../../testing/fixtures';
+import { initialRootState, rootReducer, type RootState } from '../root';
 import { peersReducer } from './reducer';
-import { defaultPeerFilter, filterPeers, sortPeers, summarizeFleet, visiblePeers } from './selectors';
+import { defaultPeerFilter, filterPeers, selectTunnelCount, sortPeers, summarizeFleet, visiblePeers } from './selectors';
 import { initialPeersState, type PeersState } from './state';
 
 const loaded = (peers = [peer(1), peer(2, { path: 'relay' })]): PeersState => peersReducer(initialPeersState, { type: 'peersLoaded', peers, at: 100 });
@@ -95,5 +97,17 @@ describe('peer selectors', () => {
   it('summarizes paths, median RTT and groups', () => {
     const s = summarizeFleet(Object.fromEntries(peers.map((p) => [p.nodeId, p])));
     expect(s).toMatchObject({ total: 3, byPath: { direct: 1, relay: 1, punched: 1, pending: 0 }, medianRttMs: 1, trusted: 1, groups: ['RESEARCH', 'TRADING'] });
+  });
+
+  it('counts the tunnels in the peer table (every path but pending), not in the node.info snapshot', () => {
+    // node.info is loaded when the link opens, typically before any tunnel is up, and is not pushed again.
+    const atConnect = { nodeId: 1, hostname: 'self', peers: 0 } as NodeInfoView;
+    const table = [peer(2, { path: 'direct' }), peer(3, { path: 'punched' }), peer(4, { path: 'relay' }), peer(5, { path: 'pending' })];
+    let s: RootState = rootReducer(initialRootState, { type: 'nodeUpdated', node: atConnect, at: 1 });
+    expect(selectTunnelCount(s)).toBe(0);
+    s = rootReducer(s, { type: 'peersLoaded', peers: table, at: 2 });
+    expect(selectTunnelCount(s)).toBe(3);
+    s = rootReducer(s, { type: 'pathChanged', nodeId: 5, from: 'pending', to: 'punched', at: 3 });
+    expect(selectTunnelCount(s)).toBe(4);
   });
 });

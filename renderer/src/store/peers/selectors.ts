@@ -101,3 +101,16 @@ export function summarizeFleet(byId: Record<number, PeerView>): FleetSummary {
   if (rtts.length) summary.medianRttMs = rtts[Math.floor((rtts.length - 1) / 2)];
   return summary;
 }
+
+/** Peers with a tunnel: every path but `pending` (the node has no tunnel to it yet). */
+export function countTunnels(byId: Record<number, PeerView>): number {
+  let n = 0;
+  for (const p of Object.values(byId)) if (p.path !== 'pending') n++;
+  return n;
+}
+
+/**
+ * The header's "N tunnels", live from the peer table (kept current by peer events). Not
+ * `node.info`'s `peers`: that snapshot is loaded when the link opens, usually before any tunnel is up.
+ */
+export const selectTunnelCount = (s: RootState): number => countTunnels(s.peers.byId);

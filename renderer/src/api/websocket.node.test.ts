@@ -6,6 +6,8 @@ import type { ConnectionStatus, ConsoleTransport } from './types';
 import { websocketClient, type WebSocketLike } from './websocket';
 
 // The client against a real WebSocket server (the `ws` package) speaking the contract's envelopes.
+// `.node.test.ts`: the server needs Node, so tsconfig.renderer-node-test.json checks this file with
+// Node's types; every other renderer test is checked without them (tsconfig.renderer-test.json).
 const connect = (u: string): WebSocketLike => new WebSocket(u) as unknown as WebSocketLike;
 
 interface Server {
@@ -25,7 +27,7 @@ async function server(answer?: Server['answer'], port = 0): Promise<Server> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const addr = wss.address();
-  if (typeof addr === 'string') throw new Error('no port');
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
   const s: Server = {
     wss,
     url: `ws://127.0.0.1:${addr.port}/api?token=t`,
