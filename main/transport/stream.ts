@@ -1149,7 +1149,7 @@ export class StreamConnection {
    * Probe timeout: 2·SRTT (plus the delayed-ACK time when one segment is out), at least MIN_PTO_MS,
    * doubling with each probe that brought nothing back; at most MAX_TLPS probes per silence.
    */
-  private ptoDeadline(): number {
+  private ptoDeadline(rto: number = this.rtoDeadline()): number {
     // not between an RTO and the next forward progress: the backoff paces a silent peer
     if (this.tlpCount >= MAX_TLPS || this.backoff > 1 || this.qHead === this.q.length) return NONE;
     let pto: number;
@@ -1163,7 +1163,6 @@ export class StreamConnection {
     pto *= 1 << this.tlpCount;
     const base = this.lastDataTxAt > this.lastAckProgressAt ? this.lastDataTxAt : this.lastAckProgressAt;
     const at = base + pto;
-    const rto = this.rtoDeadline();
     return rto !== NONE && at >= rto ? NONE : at;
   }
 
@@ -1476,7 +1475,7 @@ export class StreamConnection {
         if (this.delAckAt !== NONE && this.delAckAt < d) d = this.delAckAt;
         const r = this.rtoDeadline();
         if (r !== NONE && r < d) d = r;
-        const pto = this.ptoDeadline();
+        const pto = this.ptoDeadline(r);
         if (pto !== NONE && pto < d) d = pto;
         if (this.rackTimerAt !== NONE && this.rackTimerAt < d) d = this.rackTimerAt;
         if (this.probeAt !== NONE && this.probeAt < d) d = this.probeAt;
