@@ -70,6 +70,14 @@ export const CATALOGUE: CommandSpec[] = [
   { group: 'discovery', name: 'set-private', usage: 'set-private', summary: 'hide this node\'s endpoint (trusted peers and group members only)' },
   { group: 'discovery', name: 'set-tags', usage: 'set-tags <t1> [t2] [t3]', summary: 'set capability tags (max 3)' },
   { group: 'discovery', name: 'clear-tags', usage: 'clear-tags', summary: 'remove all tags' },
+  { group: 'discovery', name: 'deregister', usage: 'deregister', summary: 'remove this node from the registry (a running daemon registers again at its next heartbeat)', returns: '{type:"deregister_ok"}' },
+  { group: 'discovery', name: 'enable-tasks', usage: 'enable-tasks', summary: 'advertise at the registry that this node executes tasks (task_exec)', returns: '{node_id, task_exec, type}' },
+  { group: 'discovery', name: 'disable-tasks', usage: 'disable-tasks', summary: 'stop advertising task execution at the registry', returns: '{node_id, task_exec, type}' },
+  {
+    group: 'discovery', name: 'set-webhook', usage: 'set-webhook <url>',
+    summary: 'POST this node\'s events as JSON to an http(s) URL (saved in config.json; applied to a running daemon)', returns: '{webhook, applied}',
+  },
+  { group: 'discovery', name: 'clear-webhook', usage: 'clear-webhook', summary: 'stop posting events to the webhook (removed from config.json and the running daemon)', returns: '{webhook:"", applied}' },
   { group: 'discovery', name: 'peers', usage: 'peers [--search q]', summary: 'peers this node has tunnels with: path, RTT, encryption', options: { search: { type: 'string', description: 'filter by node id, hostname, endpoint or tag' } } },
   // communication
   { group: 'communication', name: 'ping', usage: 'ping <address|hostname> [--count 4] [--timeout 30s]', summary: 'echo round trips over the tunnel, with the path (direct/punched/relay)', options: { count, timeout } },

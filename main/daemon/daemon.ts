@@ -1,8 +1,9 @@
 /**
  * The daemon process: identity (loaded or created), PilotNode, built-in services, the console
- * contract's node service, and the IPC server on the Unix socket. Logs structured JSON lines (to
- * stderr, which a CLI-started daemon sends to pilot.log). SIGTERM/SIGINT stop it gracefully: FIN to
- * every stream, services and node stopped, socket and pid file removed.
+ * contract's node service, the webhook poster (node and service events: webhook-events.ts), and the
+ * IPC server on the Unix socket. Logs structured JSON lines (to stderr, which a CLI-started daemon
+ * sends to pilot.log). SIGTERM/SIGINT stop it gracefully: FIN to every stream, services and node
+ * stopped, queued webhook events given a moment, socket and pid file removed.
  */
 import { formatAddress } from '../../shared/address';
 import { loadOrCreateIdentity } from '../crypto';
@@ -14,6 +15,8 @@ import { createNodeService, type NodeService } from '../console/node-service';
 import { IpcServer } from './ipc-server';
 import { ensureHome, removePid, writePid, type PilotPaths } from './paths';
 import { startBuiltinServices, type BuiltinServices } from './services';
+import { WebhookPoster } from './webhook';
+import { forwardNodeEvents, forwardServiceEvents } from './webhook-events';
 
 export interface DaemonOptions {
   paths: PilotPaths;
@@ -31,6 +34,7 @@ export interface DaemonOptions {
   /** Identity file; created when absent. */
   identityPath: string;
   owner?: string;
+  /** Webhook URL for node events ("" or absent: none until `pilotctl set-webhook`). */
   webhook?: string;
   logLevel?: LogLevel;
   /** Where JSON log lines go (default stderr). */
@@ -45,6 +49,7 @@ export interface RunningDaemon {
   node: PilotNode;
   server: IpcServer;
   service: NodeService;
+  webhook: WebhookPoster;
   log: Logger;
   socketPath: string;
   stop(): Promise<void>;
@@ -73,12 +78,25 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     ...(o.owner ? { owner: o.owner } : {}),
     log,
   });
-  await node.start();
+  // Before node.start(), so that the first registration is reported.
+  const webhook = new WebhookPoster({ url: o.webhook ?? '', nodeId: () => node.nodeId, log });
+  const unhook = [forwardNodeEvents(webhook, node)];
+  const stopWebhook = async (drainMs: number): Promise<void> => {
+    for (const off of unhook.splice(0)) off();
+    await webhook.close(drainMs);
+  };
+  try {
+    await node.start();
+  } catch (e) {
+    await stopWebhook(0);
+    throw e;
+  }
   let services: BuiltinServices | undefined;
   let service: NodeService | undefined;
   let server: IpcServer | undefined;
   try {
     services = await startBuiltinServices(node, { dataDir: o.paths.dataDir, log });
+    unhook.push(forwardServiceEvents(webhook, services.services));
     const tracer = new Tracer(() => node.hostname || formatAddress(node.address));
     service = createNodeService({
       node,
@@ -87,12 +105,13 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       ...(services.adapter ? { services: services.adapter } : {}),
       ...(o.probePeersMs ? { probeIntervalMs: o.probePeersMs } : {}),
     });
-    server = new IpcServer({ socketPath: o.socketPath, node, service, log, identityConfigured: true, owner: o.owner ?? '', webhook: o.webhook ?? '' });
+    server = new IpcServer({ socketPath: o.socketPath, node, service, log, identityConfigured: true, owner: o.owner ?? '', webhook });
     await server.start();
   } catch (e) {
     service?.close();
     await services?.stop();
     await node.stop();
+    await stopWebhook(0);
     throw e;
   }
   if (o.pidFile !== false) writePid(o.paths, process.pid);
@@ -106,6 +125,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     node,
     server: srv,
     service: svc,
+    webhook,
     log,
     socketPath: o.socketPath,
     stop() {
@@ -115,6 +135,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
         svc.close();
         await bs.stop();
         await node.stop();
+        // Events of the shutdown itself (FINs, unsubscribes) get a moment to go out.
+        await stopWebhook(WEBHOOK_DRAIN_MS);
         if (o.pidFile !== false) removePid(o.paths, process.pid);
         log.info('daemon stopped');
       })();
@@ -122,6 +144,9 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     },
   };
 }
+
+/** How long a stopping daemon waits for queued webhook events (its hard stop is at 8 s). */
+const WEBHOOK_DRAIN_MS = 2000;
 
 /**
  * Runs a daemon until SIGTERM/SIGINT; `onReady` is called once it serves the socket. Resolves with

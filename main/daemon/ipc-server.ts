@@ -20,6 +20,7 @@ import { execute, validateCall } from '../console/dispatch';
 import type { ConsoleService } from '../console/service';
 import { buildInfo } from './info';
 import { socketAnswers } from './client';
+import { validateWebhookUrl, type WebhookPoster } from './webhook';
 
 export { socketAnswers };
 
@@ -31,11 +32,12 @@ export interface IpcServerOptions {
   /** Info `identity`: true iff an identity path is configured. */
   identityConfigured: boolean;
   owner?: string;
-  webhook?: string;
+  /** Where SetWebhook applies and node.deregistered goes; absent: SetWebhook answers but posts nothing. */
+  webhook?: WebhookPoster;
 }
 
 /** Daemon-level extension methods (not console-contract methods). */
-export const DAEMON_EXT_METHODS = ['events.subscribe', 'events.unsubscribe', 'daemon.ping'] as const;
+export const DAEMON_EXT_METHODS = ['events.subscribe', 'events.unsubscribe', 'daemon.ping', 'daemon.webhook'] as const;
 
 interface Client {
   id: number;
@@ -57,10 +59,14 @@ export class IpcServer {
   private readonly owned = new Map<number, Owned>();
   private nextClient = 1;
   private readonly offs: (() => void)[] = [];
-  webhook: string;
+  /** The URL when no poster is attached. */
+  private webhookUrl = '';
 
-  constructor(private readonly o: IpcServerOptions) {
-    this.webhook = o.webhook ?? '';
+  constructor(private readonly o: IpcServerOptions) {}
+
+  /** The webhook URL in effect ("" when disabled). */
+  get webhook(): string {
+    return this.o.webhook?.url ?? this.webhookUrl;
   }
 
   get clientCount(): number {
@@ -301,6 +307,8 @@ export class IpcServer {
       case 'deregister':
         this.ordered(c, 'deregister_ok', async () => {
           await registryOp('deregister', () => node.registry.deregister());
+          this.o.log.info('deregistered from the registry', { node_id: node.nodeId });
+          this.o.webhook?.emit('node.deregistered', { address: formatAddress(node.address) });
           return { cmd: 'deregister_ok', json: jsonBytes({ type: 'deregister_ok' }) };
         });
         return;
@@ -314,8 +322,12 @@ export class IpcServer {
         return;
       case 'set_webhook':
         this.ordered(c, 'set_webhook_ok', async () => {
-          this.webhook = m.url;
-          this.o.log.info('webhook set', { webhook: m.url || undefined });
+          try {
+            if (this.o.webhook) this.o.webhook.setUrl(m.url);
+            else this.webhookUrl = validateWebhookUrl(m.url);
+          } catch (e) {
+            throw new Error(`set_webhook: ${toPilotError(e).message}`, { cause: e });
+          }
           return { cmd: 'set_webhook_ok', json: jsonBytes({ webhook: m.url }) };
         });
         return;
@@ -445,6 +457,8 @@ export class IpcServer {
       case 'events.unsubscribe':
         c.events = undefined;
         return { events: [] };
+      case 'daemon.webhook':
+        return this.o.webhook?.stats() ?? { enabled: false, target: '', queued: 0, in_flight: 0, posted: 0, failed: 0, dropped: 0 };
       default:
         return { pong: true, pid: process.pid };
     }

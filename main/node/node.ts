@@ -64,15 +64,27 @@ export interface DatagramMessage {
   data: Uint8Array;
 }
 
+/**
+ * A stream connection seen by the node: `accepted` when an inbound SYN became an established
+ * connection (the accept queue of a listening port), `closed` when any connection finished, with the
+ * transport's reason (fin: orderly close from either side; rst/refused: the peer reset it; idle: the
+ * idle timeout; timeout: retransmissions gave up; aborted: closed locally without FIN).
+ */
+export type ConnEvent =
+  | { type: 'accepted'; id: number; localPort: number; remote: Address; remotePort: number }
+  | { type: 'closed'; id: number; localPort: number; remote: Address; remotePort: number; reason: CloseReason; inbound: boolean };
+
 export interface NodeEvents {
   started: [];
-  registered: [nodeId: number];
+  /** Registered (also after a re-registration) with the endpoint the registry was given. */
+  registered: [nodeId: number, endpoint: string];
   stopped: [];
   datagram: [msg: DatagramMessage];
   tunnel: [ev: TunnelEvent];
   registry: [ev: RegistryEvent];
   registryStatus: [connected: boolean];
   ping: [nodeId: number, rttMs: number, path: PathKind];
+  conn: [ev: ConnEvent];
 }
 
 export interface PeerRecord {
@@ -292,7 +304,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     if (this.tags.length) await this.registry.setTags(this.tags);
     if (this.isPublic) await this.registry.setVisibility(true);
     this.heartbeatFailures = 0;
-    this.emit('registered', reg.node_id);
+    this.emit('registered', reg.node_id, listenAddr);
   }
 
   private scheduleHeartbeat(): void {
@@ -497,6 +509,9 @@ export class PilotNode extends EventEmitter<NodeEvents> {
               this.dialWaiters.delete(conn);
               w.resolve(this.wrap(conn));
             }
+            if (conn.role === 'responder' && this.listenerCount('conn') > 0) {
+              this.emit('conn', { type: 'accepted', id: conn.id, localPort: conn.localPort, remote: conn.remoteAddr, remotePort: conn.remotePort });
+            }
           } else if (ev.type === 'drain') {
             this.streams.get(conn)?.drained();
           } else if (ev.type === 'closed') {
@@ -507,6 +522,17 @@ export class PilotNode extends EventEmitter<NodeEvents> {
             }
             this.streams.get(conn)?.finished(ev.reason, ev.lostBytes);
             if (conn.state === 'CLOSED') this.streams.delete(conn);
+            if (this.listenerCount('conn') > 0) {
+              this.emit('conn', {
+                type: 'closed',
+                id: conn.id,
+                localPort: conn.localPort,
+                remote: conn.remoteAddr,
+                remotePort: conn.remotePort,
+                reason: ev.reason,
+                inbound: conn.role === 'responder',
+              });
+            }
           }
         },
         incoming: (port) => {

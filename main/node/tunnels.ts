@@ -88,7 +88,7 @@ export interface PeerTunnelInfo {
 
 export type TunnelEvent =
   | { type: 'peer_added'; nodeId: number }
-  | { type: 'key_exchanged'; nodeId: number; rekey: boolean }
+  | { type: 'key_exchanged'; nodeId: number; rekey: boolean; relayed: boolean }
   | { type: 'path_changed'; nodeId: number; from: PathKind; to: PathKind; endpoint?: string }
   | { type: 'dropped'; nodeId?: number; reason: DropReason };
 
@@ -648,7 +648,7 @@ export class TunnelManager {
       p.peerX25519 = Uint8Array.from(x25519);
       p.peerEd25519 = Uint8Array.from(ed25519);
       p.authenticated = true;
-      this.opts.onEvent?.({ type: 'key_exchanged', nodeId: p.nodeId, rekey: changed });
+      this.opts.onEvent?.({ type: 'key_exchanged', nodeId: p.nodeId, rekey: changed, relayed });
       this.opts.log.info(changed ? 'peer re-keyed' : 'tunnel key established', { peer: p.nodeId, relayed });
     }
     if (relayed) this.noteRelayed(p);

@@ -7,6 +7,7 @@ import { formatAddress } from '../../../shared/address';
 import { IpcClient, socketAnswers } from '../../daemon/client';
 import type { DaemonOptions } from '../../daemon/daemon';
 import type { InfoJson } from '../../daemon/info';
+import { validateWebhookUrl } from '../../daemon/webhook';
 import {
   configString,
   DEFAULT_BEACON,
@@ -65,6 +66,14 @@ export function daemonOptions(ctx: CommandContext, paths: PilotPaths): DaemonOpt
   const hostname = str(ctx, 'hostname') ?? configString(fc, 'hostname') ?? configString(cfg, 'hostname');
   const owner = str(ctx, 'owner') ?? configString(fc, 'owner');
   const webhook = str(ctx, 'webhook') ?? configString(cfg, 'webhook');
+  if (webhook) {
+    try {
+      validateWebhookUrl(webhook);
+    } catch (e) {
+      if (str(ctx, 'webhook') !== undefined) throw e;
+      throw new PilotError('invalid_argument', `${toPilotError(e).message} (from ${paths.config})`, 'fix it with: pilotctl set-webhook <url>, or pilotctl clear-webhook');
+    }
+  }
   const o: DaemonOptions = {
     paths,
     socketPath: socketOf(ctx),

@@ -1,12 +1,17 @@
-/** Discovery and identity: info, find, lookup, hostname, visibility, tags, peers (cli.md §4.2–4.3, §5). */
+/**
+ * Discovery and identity: info, find, lookup, hostname, visibility, tags, peers, deregister,
+ * enable-/disable-tasks, set-/clear-webhook (cli.md §4.2–4.3, §5).
+ */
 import { PilotError, toPilotError } from '../../../shared/errors';
 import type { FoundNodeView, PeerView } from '../../../shared/contract';
 import type { InfoJson } from '../../daemon/info';
+import { IpcClient } from '../../daemon/client';
+import { validateWebhookUrl } from '../../daemon/webhook';
 import { pilotPaths, readConfig, resolveRegistry, writeConfig } from '../../daemon/paths';
 import { RegistryClient } from '../../node/registry-client';
 import type { CommandContext, CommandResult } from '../command';
 import { formatBytes, formatUptime } from '../output';
-import { arg, fmtMs, pad, parseNodeId, registryUnreachable, str, withDaemon } from './util';
+import { arg, fmtMs, pad, parseNodeId, registryUnreachable, socketOf, str, withDaemon } from './util';
 
 export function infoText(i: InfoJson): string {
   const lines = [
@@ -165,4 +170,75 @@ export async function peers(ctx: CommandContext): Promise<CommandResult> {
     text = lines.join('\n');
   }
   return { data: { peers: list, total: list.length }, text };
+}
+
+export async function deregister(ctx: CommandContext): Promise<CommandResult> {
+  const r = await withDaemon(ctx, (c) => c.requestJson({ cmd: 'deregister' }, 'deregister_ok'));
+  return {
+    data: r,
+    text: 'deregistered from the registry\n  the running daemon registers again at its next heartbeat; to stay off: pilotctl daemon stop',
+  };
+}
+
+function taskExec(enabled: boolean) {
+  return async (ctx: CommandContext): Promise<CommandResult> => {
+    const r = await withDaemon(ctx, (c) => c.requestJson({ cmd: 'set_task_exec', enabled }, 'set_task_exec_ok'));
+    const on = r['task_exec'] === true;
+    return { data: r, text: on ? 'task execution enabled: the registry lists this node as accepting tasks' : 'task execution disabled' };
+  };
+}
+export const enableTasks = taskExec(true);
+export const disableTasks = taskExec(false);
+
+/**
+ * Applies a webhook URL to the running daemon; false when no daemon answers on the socket (the URL
+ * is then used at the next `daemon start`, which reads config.json).
+ */
+async function applyWebhook(ctx: CommandContext, url: string): Promise<boolean> {
+  let c: IpcClient;
+  try {
+    c = await IpcClient.connect(socketOf(ctx), 3000);
+  } catch (e) {
+    const pe = toPilotError(e);
+    if (pe.code === 'not_running' || pe.code === 'timeout' || pe.code === 'connection_failed') return false;
+    throw pe;
+  }
+  try {
+    await c.requestJson({ cmd: 'set_webhook', url }, 'set_webhook_ok');
+    return true;
+  } finally {
+    c.close();
+  }
+}
+
+/** Stores (or with undefined removes) `webhook` in config.json; a write failure is an error here. */
+function saveWebhook(ctx: CommandContext, url: string | undefined): void {
+  const paths = pilotPaths(ctx.env);
+  const cfg = readConfig(paths);
+  if (url === undefined) delete cfg['webhook'];
+  else cfg['webhook'] = url;
+  try {
+    writeConfig(paths, cfg);
+  } catch (e) {
+    throw new PilotError('internal', `cannot write ${paths.config}: ${(e as Error).message}`, `check the permissions of ${paths.home}`);
+  }
+}
+
+const appliedLine = (applied: boolean): string => (applied ? 'applied to running daemon' : 'will take effect on next daemon start');
+
+export async function setWebhook(ctx: CommandContext): Promise<CommandResult> {
+  const usage = 'set-webhook <url>';
+  const url = arg(ctx, 0, 'url', usage);
+  if (ctx.args.length > 1) throw new PilotError('invalid_argument', `set-webhook takes one <url>, got ${ctx.args.length} arguments`, `usage: pilotctl ${usage}`);
+  validateWebhookUrl(url);
+  saveWebhook(ctx, url);
+  const applied = await applyWebhook(ctx, url);
+  return { data: { webhook: url, applied }, text: `webhook set: ${url}\n${appliedLine(applied)}` };
+}
+
+export async function clearWebhook(ctx: CommandContext): Promise<CommandResult> {
+  if (ctx.args.length > 0) throw new PilotError('invalid_argument', 'clear-webhook takes no arguments', 'usage: pilotctl clear-webhook');
+  saveWebhook(ctx, undefined);
+  const applied = await applyWebhook(ctx, '');
+  return { data: { webhook: '', applied }, text: `webhook cleared\n${appliedLine(applied)}` };
 }

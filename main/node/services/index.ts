@@ -119,7 +119,7 @@ export async function startServices(node: PilotNode, opts: ServicesOptions): Pro
   };
 }
 
-export { TrustService, type TrustOptions, type TrustPolicy, type TrustChange, type HandshakeResult, type PendingJson, type TrustedJson } from './trust';
+export { TrustService, type TrustOptions, type TrustPolicy, type TrustChange, type TrustActivity, type HandshakeResult, type PendingJson, type TrustedJson } from './trust';
 export { TrustStore, type TrustedPeer, type PendingRequest } from './trust-store';
 export { EchoService, echo } from './echo';
 export { DataExchangeService, sendMessage, sendFile, sendFrames, type InboxMessage, type MessageEvent, type FileEvent } from './data-exchange';

@@ -66,10 +66,26 @@ export interface TrustChange {
   state: TrustState;
 }
 
+/**
+ * What happened in the handshake protocol, one entry per step (the reference's webhook events
+ * handshake.* and trust.*): a verified request arrived (`received`, before it is decided), it waits
+ * for approval (`pending`), it was auto-approved (mutual request or shared group), this node
+ * approved or rejected it, this node revoked trust, or the peer revoked it.
+ */
+export type TrustActivity =
+  | { kind: 'received'; nodeId: number; justification: string; via: 'direct' | 'relay' }
+  | { kind: 'pending'; nodeId: number; justification: string }
+  | { kind: 'auto_approved'; nodeId: number; rule: 'mutual' | 'group'; network?: number }
+  | { kind: 'approved'; nodeId: number }
+  | { kind: 'rejected'; nodeId: number; reason: string }
+  | { kind: 'revoked'; nodeId: number }
+  | { kind: 'revoked_by_peer'; nodeId: number; reason: string };
+
 export interface TrustEvents {
   /** A request is waiting for approve/reject (console notification). */
   request: [req: TrustRequestView];
   changed: [change: TrustChange];
+  activity: [ev: TrustActivity];
 }
 
 /** `pilotctl pending` / IPC 0x0F 0x04 JSON. */
@@ -315,6 +331,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
     this.store.setTrusted({ nodeId, publicKey: p.publicKey, approvedAt: this.node.clock.wallNow(), mutual: false, network: 0 });
     this.changed(nodeId);
     this.log.info('trust approved', { peer: nodeId });
+    this.emit('activity', { kind: 'approved', nodeId });
     // Mirror first, so once approve returns the peer may resolve us.
     await this.reportTrust(nodeId);
     this.work.add(
@@ -332,6 +349,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
     const had = this.store.removePending(nodeId);
     if (had) this.changed(nodeId);
     this.log.info('trust request rejected', { peer: nodeId });
+    this.emit('activity', { kind: 'rejected', nodeId, reason });
     this.work.add(
       (async () => {
         await this.node.registry.respondHandshake(nodeId, false).catch((e: unknown) => this.log.debug('respond_handshake failed', { peer: nodeId, error: String(e) }));
@@ -348,6 +366,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
     this.store.remove(nodeId);
     this.changed(nodeId);
     this.log.info('trust revoked', { peer: nodeId });
+    this.emit('activity', { kind: 'revoked', nodeId });
     await this.node.registry.revokeTrust(nodeId).catch((e: unknown) => this.log.warn('revoke_trust failed', { peer: nodeId, error: String(e) }));
     this.work.add(
       (async () => {
@@ -465,6 +484,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
         const was = this.store.remove(m.node_id);
         this.changed(m.node_id);
         this.log.info('trust revoked by peer', { peer: m.node_id, reason: m.reason });
+        this.emit('activity', { kind: 'revoked_by_peer', nodeId: m.node_id, reason: m.reason });
         if (was) await this.node.registry.revokeTrust(m.node_id).catch(() => undefined);
         if (s) await whenClosed(s, 3000);
         this.forgetTunnel(m.node_id);
@@ -474,6 +494,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
   }
 
   private async onRequest(nodeId: number, publicKey: string, justification: string, peerNets: readonly number[], via: 'direct' | 'relay'): Promise<void> {
+    this.emit('activity', { kind: 'received', nodeId, justification, via });
     let mine = [...this.myGroups];
     if (this.autoGroups && !this.store.isTrusted(nodeId) && !this.store.hasOutgoing(nodeId)) {
       mine = await this.refreshGroups().catch(() => mine);
@@ -495,6 +516,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
         this.store.setTrusted({ nodeId, publicKey, approvedAt: now, mutual: d.action === 'mutual', network: d.action === 'group' ? d.network : 0 });
         this.changed(nodeId);
         this.log.info('trust auto-approved', { peer: nodeId, rule: d.action, ...(d.action === 'group' ? { network: d.network } : {}) });
+        this.emit('activity', d.action === 'group' ? { kind: 'auto_approved', nodeId, rule: 'group', network: d.network } : { kind: 'auto_approved', nodeId, rule: 'mutual' });
         await this.reportTrust(nodeId);
         this.answerAccept(nodeId, via);
         return;
@@ -508,6 +530,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
         this.log.info('trust request pending', { peer: nodeId, via });
         const view: TrustRequestView = { nodeId, justification, receivedAt: now, ...(publicKey ? { publicKey } : {}) };
         this.emit('request', view);
+        this.emit('activity', { kind: 'pending', nodeId, justification });
         return;
       }
     }
