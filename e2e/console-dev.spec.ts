@@ -1,7 +1,8 @@
 /**
  * Layout smoke test over the DEVELOPMENT FIXTURE (main/console/dev-fixture.ts, made-up data): each
  * view renders, the peer table stays virtualised at 1,000 peers, and screenshots land in
- * docs/screenshots/ to be looked at. It proves layout only; features are tested against real daemons.
+ * test-results/fixture-screenshots/ to be looked at. It proves layout only; features are tested
+ * against real daemons.
  */
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
@@ -83,6 +84,16 @@ test('groups, traces and logs views', async ({ page }) => {
   await expect(page.getByTestId('log-line').first()).toBeVisible();
   await page.getByTestId('log-level-warn').click();
   await page.screenshot({ path: path.join(shots, 'logs.png') });
+});
+
+test('node view: identity and a netcheck report', async ({ page }) => {
+  await page.goto(web.url + '#/node');
+  await expect(page.getByTestId('link-status')).toHaveAttribute('data-status', 'open');
+  await expect(page.getByTestId('self-address')).not.toHaveText('');
+  await page.getByTestId('netcheck-run').click();
+  await expect(page.getByTestId('netcheck-nat-type')).toHaveAttribute('data-nat-type', 'cone');
+  await expect(page.getByTestId('netcheck-reach')).toHaveText('hole punching');
+  await page.screenshot({ path: path.join(shots, 'node.png'), fullPage: true });
 });
 
 test('trust requests show as notifications', async ({ page }) => {

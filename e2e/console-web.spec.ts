@@ -73,6 +73,40 @@ test('the fleet view lists the demo fleet from the node', async ({ page }) => {
   await expect(page.locator('[data-testid^="peer-row-"]')).toHaveCount(1);
 });
 
+test('the node view: identity, path counts and a real netcheck (no NAT on loopback)', async ({ page }) => {
+  await open(page);
+  await page.getByTestId('nav-node').click();
+  await expect(page).toHaveURL(/#\/node$/);
+  const address = (await page.getByTestId('node-address').textContent()) ?? '';
+  await expect(page.getByTestId('self-address')).toHaveText(address);
+  await expect(page.getByTestId('self-fingerprint')).toHaveText(/^[0-9A-Za-z+/=]{4}( [0-9A-Za-z+/=]{1,4})+$/);
+  await expect(page.getByTestId('self-tunnel-endpoint')).toHaveText(/:\d+$/);
+  // The demo fleet is on loopback: every peer is direct, counted live from the peer table.
+  await expect.poll(async () => Number(await page.getByTestId('self-path-direct').textContent()), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+  await expect(page.getByTestId('self-tunnels')).not.toHaveText('0');
+  await expect(page.getByTestId('netcheck-panel')).toHaveAttribute('data-state', 'idle');
+
+  await page.getByTestId('netcheck-run').click();
+  await expect(page.getByTestId('netcheck-panel')).toHaveAttribute('data-state', 'ok', { timeout: 15_000 });
+  // 127.0.0.1 is this machine's own address: the beacon sees the tunnel socket itself, no NAT.
+  await expect(page.getByTestId('netcheck-nat-type')).toHaveAttribute('data-nat-type', 'none');
+  await expect(page.getByTestId('netcheck-nat-type')).toHaveText('none');
+  await expect(page.getByTestId('netcheck-reach')).toHaveText('direct');
+  await expect(page.getByTestId('netcheck-explanation')).toContainText('directly');
+  const local = (await page.getByTestId('netcheck-local').textContent()) ?? '';
+  const port = local.split(':').pop();
+  await expect(page.getByTestId('netcheck-public')).toHaveText(new RegExp(`^127\\.0\\.0\\.1:${port}$`));
+  // The embedded backbone runs the netcheck reflector too; both see the same mapping.
+  await expect(page.getByTestId('netcheck-mapping')).toHaveAttribute('data-mapping', 'endpoint-independent');
+  await expect(page.getByTestId('netcheck-public-alt')).toHaveText(new RegExp(`^127\\.0\\.0\\.1:${port}$`));
+  await expect(page.getByTestId('netcheck-last-run')).toContainText('last run');
+  await expect(page.getByTestId('netcheck-error')).toHaveCount(0);
+  // The node records what the beacon saw: the reloaded node.info carries it as the public endpoint.
+  await expect(page.getByTestId('self-public-endpoint')).toHaveText(new RegExp(`^127\\.0\\.0\\.1:${port}$`));
+  await expect(page.getByTestId('nav-node')).toContainText('NAT none');
+  await shot(page, 'node');
+});
+
 test('clicking a peer and Ping streams real replies with their path; the inspector shows counters', async ({ page }) => {
   await open(page);
   await row(page, 'specialist-fx').click();

@@ -5,16 +5,18 @@ import { useRoute } from './lib/hooks';
 import { hrefOf, type Route } from './lib/route';
 import { selectConnection } from './store/connection/selectors';
 import { countByLevel, selectLogEntries } from './store/logs/selectors';
+import { selectNetcheck } from './store/netcheck/selectors';
 import { selectTunnelCount } from './store/peers/selectors';
 import { useStore } from './store/root';
 import { trustNotificationsRestored } from './store/trust/actions';
 import { FleetView } from './views/FleetView';
 import { GroupsView } from './views/GroupsView';
 import { LogsView } from './views/LogsView';
+import { NodeView } from './views/NodeView';
 import { PeerView } from './views/PeerView';
 import { TracesView } from './views/TracesView';
 
-const TITLES: Record<Route['view'], string> = { fleet: 'Fleet', peer: 'Peer', groups: 'Groups', traces: 'Traces', logs: 'Logs' };
+const TITLES: Record<Route['view'], string> = { fleet: 'Fleet', node: 'Node', peer: 'Peer', groups: 'Groups', traces: 'Traces', logs: 'Logs' };
 
 function Sidebar({ route }: { route: Route }): React.JSX.Element {
   const peerCount = useStore((s) => Object.keys(s.peers.byId).length);
@@ -23,6 +25,7 @@ function Sidebar({ route }: { route: Route }): React.JSX.Element {
   const entries = useStore(selectLogEntries);
   const errors = useMemo(() => countByLevel(entries).error, [entries]);
   const conn = useStore(selectConnection);
+  const natType = useStore((s) => selectNetcheck(s).report?.natType);
   const node = conn.node;
   const active = (v: Route['view']): string => (route.view === v || (v === 'fleet' && route.view === 'peer') ? 'active' : '');
   return (
@@ -37,6 +40,9 @@ function Sidebar({ route }: { route: Route }): React.JSX.Element {
       <nav className="nav">
         <a href={hrefOf({ view: 'fleet' })} className={active('fleet')} data-testid="nav-fleet">
           Fleet <span className="count">{peerCount}</span>
+        </a>
+        <a href={hrefOf({ view: 'node' })} className={active('node')} data-testid="nav-node" title="this node: identity, tunnel endpoints, NAT">
+          Node <span className="count">{natType ? `NAT ${natType}` : ''}</span>
         </a>
         <a href={hrefOf({ view: 'groups' })} className={active('groups')} data-testid="nav-groups">
           Groups <span className="count">{groupCount}</span>
@@ -86,6 +92,8 @@ function Body({ route }: { route: Route }): React.JSX.Element {
   switch (route.view) {
     case 'fleet':
       return <FleetView />;
+    case 'node':
+      return <NodeView />;
     case 'peer':
       return <PeerView key={route.nodeId} nodeId={route.nodeId} />;
     case 'groups':

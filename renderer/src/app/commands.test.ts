@@ -2,9 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MethodArgs, MethodName, MethodResult } from '../../../shared/contract';
 import type { ConsoleTransport } from '../api/types';
 import { getState, resetStore } from '../store/root';
+import type { NodeInfoView } from '../../../shared/contract';
 import { group } from '../testing/fixtures';
 import { setClient } from './client';
-import { approveTrust, joinGroup, pingPeer } from './commands';
+import { approveTrust, joinGroup, pingPeer, runNetcheck } from './commands';
 
 // Checks that each user intent records its outcome in the store; the transport is a table of answers.
 function answering(table: Partial<{ [M in MethodName]: (a: MethodArgs<M>) => MethodResult<M> }>): { t: ConsoleTransport; seen: [MethodName, unknown][] } {
@@ -63,5 +64,28 @@ describe('commands', () => {
     setClient(answering({}).t);
     await approveTrust(8);
     expect(getState().trust.errors[8]).toBe('trust.approve refused');
+  });
+
+  it('runNetcheck: running, then the report; node.info is reloaded for the public endpoint', async () => {
+    const report = { tunnelLocal: '127.0.0.1:4000', beacon: '127.0.0.1:9001', publicEndpoint: '127.0.0.1:4000', mapping: 'endpoint-independent', natType: 'none', hint: 'public' } as const;
+    const info = { nodeId: 5, hostname: 'self', publicEndpoint: '127.0.0.1:4000' } as NodeInfoView;
+    const { t, seen } = answering({ 'node.netcheck': () => ({ ...report }), 'node.info': () => info });
+    setClient(t);
+    const p = runNetcheck();
+    expect(getState().netcheck.running).toBeDefined();
+    await p;
+    expect(getState().netcheck.running).toBeUndefined();
+    expect(getState().netcheck.report).toMatchObject({ natType: 'none', publicEndpoint: '127.0.0.1:4000' });
+    expect(seen.map(([m]) => m)).toEqual(['node.netcheck', 'node.info']);
+    expect(getState().connection.node).toBe(info);
+  });
+
+  it('runNetcheck: a refusal keeps its code and hint in the slice, not as a call-failure toast', async () => {
+    const t: ConsoleTransport = { ...answering({}).t, call: () => Promise.reject({ code: 'not_running', message: 'daemon is not running', hint: 'start it with: pilotctl daemon start' }) };
+    setClient(t);
+    await runNetcheck();
+    expect(getState().netcheck.error).toEqual({ code: 'not_running', message: 'daemon is not running', hint: 'start it with: pilotctl daemon start' });
+    expect(getState().netcheck.running).toBeUndefined();
+    expect(getState().connection.lastFailure).toBeUndefined();
   });
 });

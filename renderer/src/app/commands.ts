@@ -4,9 +4,10 @@
  */
 import type { GroupView, MethodArgs, MethodName, MethodResult } from '../../../shared/contract';
 import { toCallError } from '../api/errors';
-import { callFailed } from '../store/connection/actions';
+import { callFailed, nodeUpdated } from '../store/connection/actions';
 import { broadcastSent, groupCreated, groupJoined, groupLeft, groupMembersLoaded, groupRequested, groupRequestFailed, groupsLoaded } from '../store/groups/actions';
 import { logsLoaded } from '../store/logs/actions';
+import { netcheckFailed, netcheckFinished, netcheckStarted } from '../store/netcheck/actions';
 import { peerInspected, trustChanged } from '../store/peers/actions';
 import { pingFailed, pingFinished, pingStarted, pingsCleared } from '../store/pings/actions';
 import { spansLoaded } from '../store/traces/actions';
@@ -26,6 +27,30 @@ async function call<M extends MethodName>(method: M, args: MethodArgs<M>): Promi
 const quietly = (p: Promise<unknown>): void => {
   p.catch(() => undefined); // already reported through callFailed
 };
+
+// ---- this node ------------------------------------------------------------------------------
+
+/** Reloads `node.info` (loaded once per connect; uptime, traffic and the public endpoint move on). */
+export async function refreshNodeInfo(): Promise<void> {
+  nodeUpdated(await call('node.info', {}));
+}
+
+/**
+ * Asks the node what the beacon (and its netcheck port) see of its NAT. The outcome lands in the
+ * netcheck slice, a failure with its code and hint; node.info is reloaded after a run because the
+ * node records the public endpoint the beacon reported.
+ */
+export async function runNetcheck(): Promise<void> {
+  const run = netcheckStarted();
+  try {
+    netcheckFinished(run, await getClient().call('node.netcheck', {}));
+  } catch (e) {
+    const err = toCallError(e);
+    netcheckFailed(run, err.hint === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, hint: err.hint });
+    return;
+  }
+  await refreshNodeInfo().catch(() => undefined); // a failure is reported through callFailed
+}
 
 // ---- peers ----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import { RELAY_ID, SELF_ID, buildTopology, groupKey, layoutAnchors, peerKey } fr
 
 describe('routes', () => {
   it('round-trips every route through its href', () => {
-    const routes: Route[] = [{ view: 'fleet' }, { view: 'peer', nodeId: 7 }, { view: 'groups' }, { view: 'groups', group: 'R&D' }, { view: 'traces', traceId: 'ab12' }, { view: 'logs', peer: 9 }, { view: 'logs' }];
+    const routes: Route[] = [{ view: 'fleet' }, { view: 'node' }, { view: 'peer', nodeId: 7 }, { view: 'groups' }, { view: 'groups', group: 'R&D' }, { view: 'traces', traceId: 'ab12' }, { view: 'logs', peer: 9 }, { view: 'logs' }];
     for (const r of routes) expect(parseRoute(hrefOf(r))).toEqual(r);
   });
   it('falls back to the fleet for anything unknown', () => {

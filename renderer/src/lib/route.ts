@@ -1,6 +1,7 @@
 /** Hash routes (the page URL keeps `?token=…` in its search part untouched). */
 export type Route =
   | { view: 'fleet' }
+  | { view: 'node' }
   | { view: 'peer'; nodeId: number }
   | { view: 'groups'; group?: string }
   | { view: 'traces'; traceId?: string }
@@ -10,6 +11,8 @@ export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   const [head, arg] = parts;
   switch (head) {
+    case 'node':
+      return { view: 'node' };
     case 'peer': {
       const id = Number(arg);
       return Number.isInteger(id) && id > 0 ? { view: 'peer', nodeId: id } : { view: 'fleet' };
@@ -31,6 +34,8 @@ export function hrefOf(r: Route): string {
   switch (r.view) {
     case 'fleet':
       return '#/fleet';
+    case 'node':
+      return '#/node';
     case 'peer':
       return `#/peer/${r.nodeId}`;
     case 'groups':

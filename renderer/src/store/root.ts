@@ -11,6 +11,8 @@ import { groupsReducer } from './groups/reducer';
 import { initialGroupsState, type GroupsState } from './groups/state';
 import { logsReducer } from './logs/reducer';
 import { initialLogsState, type LogsState } from './logs/state';
+import { netcheckReducer } from './netcheck/reducer';
+import { initialNetcheckState, type NetcheckState } from './netcheck/state';
 import { peersReducer } from './peers/reducer';
 import { initialPeersState, type PeersState } from './peers/state';
 import { pingsReducer } from './pings/reducer';
@@ -28,6 +30,7 @@ export interface RootState {
   traces: TracesState;
   logs: LogsState;
   trust: TrustSliceState;
+  netcheck: NetcheckState;
 }
 
 export const initialRootState: RootState = {
@@ -38,6 +41,7 @@ export const initialRootState: RootState = {
   traces: initialTracesState,
   logs: initialLogsState,
   trust: initialTrustState,
+  netcheck: initialNetcheckState,
 };
 
 export function rootReducer(s: RootState, a: RootAction): RootState {
@@ -49,6 +53,7 @@ export function rootReducer(s: RootState, a: RootAction): RootState {
     traces: tracesReducer(s.traces, a),
     logs: logsReducer(s.logs, a),
     trust: trustReducer(s.trust, a),
+    netcheck: netcheckReducer(s.netcheck, a),
   };
   for (const k of Object.keys(next) as (keyof RootState)[]) if (next[k] !== s[k]) return next;
   return s;
