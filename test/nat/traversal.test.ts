@@ -70,7 +70,7 @@ const LOSS_RUNS: (Pair & { loss: number })[] = [
 ];
 /**
  * Time a 20 MB loss transfer may take. With all eight runs at once the transport moves 0.95–1.71 MB/s at
- * 5 % and 0.52–0.93 MB/s at 20 % here (BENCHMARKS.md), i.e. 12–40 s; the limit leaves room for a slower
+ * 5 % and 0.49–0.93 MB/s at 20 % here (BENCHMARKS.md), i.e. 12–40 s; the limit leaves room for a slower
  * CI machine and fails with the throughput in the message. (Before SACK/RACK recovery and tail loss
  * probes, 20 % loss meant 0.04–0.07 MB/s: one timeout retransmission per RTO.)
  */
