@@ -273,7 +273,6 @@ export class StreamConnection {
   private synRto: number;
   private synRetries = 0;
   private timeWaitAt = NONE;
-  private finPending = false;
   private finSeq = 0;
   private finAcked = true;
   private finRetxAt = NONE;
