@@ -5,6 +5,7 @@
  * are verified against real daemons.
  */
 import { formatAddress, makeAddress } from '../../shared/address';
+import { mulberry32 } from '../util/random';
 import type {
   ConnectionView,
   GroupMemberView,
@@ -39,16 +40,6 @@ export interface DevFixtureService extends ConsoleService {
   close(): void;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ROLES = ['trader', 'research', 'indexer', 'gpu', 'crawler', 'planner', 'eval', 'vector', 'ingest', 'notary'];
 const TAGS = ['gpu', 'llm', 'scraper', 'db', 'python', 'rust', 'eu-west', 'us-east', 'ap-south', 'batch'];

@@ -1,16 +1,8 @@
 /** Test helpers for the wire codecs (no test-framework imports). */
+import { mulberry32 } from '../util/random';
 
 /** Deterministic PRNG (mulberry32); returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng: (seed: number) => () => number = mulberry32;
 
 export function randomInt(rand: () => number, maxInclusive: number): number {
   return Math.floor(rand() * (maxInclusive + 1));

@@ -10,18 +10,10 @@ import { DeadlineHeap } from '../heap';
 import type { Segment, StreamConnection, StreamEvent } from '../stream';
 import type { TransportConfig } from '../config';
 import { concatBytes } from '../../util/bytes';
+import { mulberry32 } from '../../util/random';
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG for the link's loss/duplication/reordering and the test data. */
+export const rng: (seed: number) => () => number = mulberry32;
 
 export interface LinkOptions {
   /** One-way latency, ms. */
