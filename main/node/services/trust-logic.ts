@@ -29,8 +29,9 @@ export const MAX_FUTURE_SEC = 30;
 /** Replay entries are kept this long (longer than the accepted age, so a replay is always caught). */
 export const REPLAY_TTL_MS = 15 * 60_000;
 
-export function encodeHandshake(m: HandshakeMessage): Uint8Array {
-  const ordered: HandshakeMessage = {
+/** The message with its keys in the wire order (JSON.stringify keeps insertion order). */
+function inWireOrder(m: HandshakeMessage): HandshakeMessage {
+  return {
     type: m.type,
     node_id: m.node_id,
     public_key: m.public_key,
@@ -39,7 +40,10 @@ export function encodeHandshake(m: HandshakeMessage): Uint8Array {
     reason: m.reason,
     timestamp: m.timestamp,
   };
-  const b = utf8(JSON.stringify(ordered));
+}
+
+export function encodeHandshake(m: HandshakeMessage): Uint8Array {
+  const b = utf8(JSON.stringify(inWireOrder(m)));
   if (b.length > MAX_HANDSHAKE_BYTES) {
     throw new PilotError('frame_too_large', `handshake message of ${b.length} bytes exceeds ${MAX_HANDSHAKE_BYTES}`, 'shorten the justification');
   }
@@ -132,16 +136,7 @@ export function checkHandshake(
 
 /** SHA-256 of the re-encoded message, the replay-cache key. */
 export function handshakeDigest(m: HandshakeMessage): string {
-  const ordered = JSON.stringify({
-    type: m.type,
-    node_id: m.node_id,
-    public_key: m.public_key,
-    justification: m.justification,
-    signature: m.signature,
-    reason: m.reason,
-    timestamp: m.timestamp,
-  });
-  return createHash('sha256').update(ordered).digest('hex');
+  return createHash('sha256').update(JSON.stringify(inWireOrder(m))).digest('hex');
 }
 
 /** Seen-message cache; entries expire after `ttlMs`. */
