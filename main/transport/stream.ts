@@ -1397,7 +1397,7 @@ export class StreamConnection {
       this.onRetransmitTimeout(now);
       if ((this._state as StreamState) === 'CLOSED') return;
     } else {
-      const ptoAt = this.ptoDeadline();
+      const ptoAt = this.ptoDeadline(rtoAt);
       if (ptoAt !== NONE && now >= ptoAt) this.tailLossProbe(now);
     }
     if (this.probeAt !== NONE && now >= this.probeAt) {
