@@ -39,7 +39,7 @@ import {
   writePILSHeader,
 } from '../wire/tunnel';
 import type { Clock, TimerHandle } from '../util/clock';
-import type { Logger } from '../util/log';
+import { LogLimiter, type LogFields, type Logger } from '../util/log';
 import { bytesEqual } from '../util/bytes';
 import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type DatagramSocket, type UdpEndpoint } from './udp';
 import { u32 } from '../wire/bytes';
@@ -59,7 +59,11 @@ export type DropReason =
   | 'replay'
   | 'spoofed_source'
   | 'queue_overflow'
-  | 'not_for_us';
+  | 'not_for_us'
+  /** A correctly signed key exchange whose X25519 key is unusable (a low-order point). */
+  | 'bad_key'
+  /** A frame that made our own code throw: a bug, logged with its stack; the node keeps serving. */
+  | 'internal_error';
 
 export interface PeerCounters {
   bytesIn: number;
@@ -175,12 +179,16 @@ export class TunnelManager {
   private readonly unknownKeyUntil = new Map<number, number>();
   /** Registry key lookups made (forged key exchanges must not turn into a lookup each). */
   keyLookupCount = 0;
+  /** Senders of PILS frames we had no session for, with when we last answered one with a PILA. */
+  private readonly orphanKxAt = new Map<number, number>();
   private readonly globalDrops: Partial<Record<DropReason, number>> = {};
   /** Endpoints the beacon told us to punch towards, with the time: a first contact from one of them is a punched path. */
   private readonly punchTargets = new Map<string, number>();
   private nodeIdValue = 0;
   private upgradeTimer: TimerHandle | undefined;
   private closed = false;
+  /** Logs caused by inbound frames are rate-limited: a hostile peer must not flood the log. */
+  private readonly logLimit: LogLimiter;
   private readonly o: Required<Pick<TunnelOptions, 'punchAfterMs' | 'relayAfterMs' | 'establishTimeoutMs' | 'upgradeIntervalMs' | 'kxRetryMs'>>;
   private beaconValue: UdpEndpoint | undefined;
   /** UDP-level counters (Info's pkts/bytes). */
@@ -191,6 +199,7 @@ export class TunnelManager {
     this.x25519 = this.backend.x25519Generate();
     this.encrypt = opts.encrypt ?? true;
     this.beaconValue = opts.beacon;
+    this.logLimit = new LogLimiter(() => opts.clock.now());
     this.o = {
       punchAfterMs: opts.punchAfterMs ?? 300,
       relayAfterMs: opts.relayAfterMs ?? 2000,
@@ -518,9 +527,23 @@ export class TunnelManager {
           this.drop('unknown_magic');
       }
     } catch (e) {
-      this.drop('malformed');
-      if (this.opts.log.enabled('debug')) this.opts.log.debug('malformed datagram dropped', { from: formatEndpoint(from), error: String(e) });
+      if (e instanceof PilotError) {
+        this.drop('malformed');
+        if (this.opts.log.enabled('debug')) this.opts.log.debug('malformed datagram dropped', { from: formatEndpoint(from), error: String(e) });
+      } else this.internalFault('datagram', e, from);
     }
+  }
+
+  /**
+   * Our own code threw while handling inbound traffic (not a decode error): count it, log the stack,
+   * keep serving. The frame that caused it is dropped; the state it touched stays consistent because
+   * every handler decides before it mutates (see acceptKx).
+   */
+  private internalFault(where: string, e: unknown, from?: UdpEndpoint): void {
+    this.drop('internal_error');
+    const err = e instanceof Error ? e : new Error(String(e));
+    const fields: LogFields = { where, from: from ? formatEndpoint(from) : undefined, error: err.message, stack: err.stack };
+    if (this.logLimit.allow('internal_error', fields)) this.opts.log.error('inbound frame handler failed', fields);
   }
 
   private onBeaconMessage(m: BeaconMessage, from: UdpEndpoint, fromBeacon: boolean): void {
@@ -609,41 +632,59 @@ export class TunnelManager {
       this.drop('not_for_us');
       return;
     }
-    void this.expectedKey(f.sender).then((expected) => {
-      if (this.closed) return;
-      const p = this.getPeer(f.sender);
-      if (!expected) {
-        this.drop('unknown_key', p);
-        return;
-      }
-      if (!bytesEqual(expected, f.ed25519Public)) {
-        // The registry may know a rotated key we have not seen yet: forget the cached key — but
-        // at most once per KEY_REFRESH_MS per node, or forged frames would each cost a lookup.
-        const now = this.opts.clock.now();
-        const last = this.keyRefreshedAt.get(f.sender);
-        if (last === undefined || now - last >= KEY_REFRESH_MS) {
-          this.keyRefreshedAt.set(f.sender, now);
-          this.keyCache.delete(f.sender);
+    this.expectedKey(f.sender)
+      .then((expected) => {
+        if (this.closed) return;
+        // No peer entry for a sender that has not proved itself: forged PILAs must not grow the table.
+        const known = this.peers.get(f.sender);
+        if (!expected) {
+          this.drop('unknown_key', known);
+          return;
         }
-        this.drop('key_mismatch', p);
-        return;
-      }
-      if (!verifyPila(this.backend, f.ed25519Public, f.sender, f.x25519Public, f.signature)) {
-        this.drop('bad_signature', p);
-        return;
-      }
-      this.acceptKx(p, f.x25519Public, f.ed25519Public, from, relayed);
-    });
+        if (!bytesEqual(expected, f.ed25519Public)) {
+          // The registry may know a rotated key we have not seen yet: forget the cached key — but
+          // at most once per KEY_REFRESH_MS per node, or forged frames would each cost a lookup.
+          const now = this.opts.clock.now();
+          const last = this.keyRefreshedAt.get(f.sender);
+          if (last === undefined || now - last >= KEY_REFRESH_MS) {
+            this.keyRefreshedAt.set(f.sender, now);
+            this.keyCache.delete(f.sender);
+          }
+          this.drop('key_mismatch', known);
+          return;
+        }
+        if (!verifyPila(this.backend, f.ed25519Public, f.sender, f.x25519Public, f.signature)) {
+          this.drop('bad_signature', known);
+          return;
+        }
+        this.acceptKx(f.sender, f.x25519Public, f.ed25519Public, from, relayed);
+      })
+      .catch((e: unknown) => this.internalFault('key exchange', e, from));
   }
 
-  private acceptKx(p: Peer, x25519: Uint8Array, ed25519: Uint8Array, from: UdpEndpoint, relayed: boolean): void {
+  private acceptKx(nodeId: number, x25519: Uint8Array, ed25519: Uint8Array, from: UdpEndpoint, relayed: boolean): void {
+    const existing = this.peers.get(nodeId);
+    const fresh = !existing?.cipher;
+    const changed = !!existing?.peerX25519 && !bytesEqual(existing.peerX25519, x25519);
+    // Decide before touching any state: a signed exchange with an unusable key (a low-order point
+    // gives an all-zero secret) is dropped, and the tunnel we may already have stays as it was.
+    let secret: Uint8Array | undefined;
+    if (fresh || changed) {
+      try {
+        secret = this.backend.x25519(this.x25519.privateKey, x25519);
+      } catch (e) {
+        if (!(e instanceof PilotError) || e.code !== 'bad_key') throw e;
+        this.drop('bad_key', existing);
+        const fields: LogFields = { peer: nodeId, endpoint: formatEndpoint(from) };
+        if (this.logLimit.allow('bad_key', fields)) this.opts.log.warn('key exchange with an unusable X25519 key dropped', fields);
+        return;
+      }
+    }
+    const p = existing ?? this.getPeer(nodeId);
     const now = this.opts.clock.now();
     p.counters.keyExchangesReceived++;
     p.lastRecv = now;
-    const fresh = !p.cipher;
-    const changed = !!p.peerX25519 && !bytesEqual(p.peerX25519, x25519);
-    if (fresh || changed) {
-      const secret = this.backend.x25519(this.x25519.privateKey, x25519);
+    if (secret) {
       p.cipher = new TunnelCipher(this.backend, deriveTunnelKey(this.backend, secret));
       p.peerX25519 = Uint8Array.from(x25519);
       p.peerEd25519 = Uint8Array.from(ed25519);
@@ -718,11 +759,7 @@ export class TunnelManager {
       this.drop('no_session', p);
       // The peer has state we lost (we restarted): a new key exchange makes it re-key.
       if (p) this.maybeSendKx(p, false, relayed ? undefined : from);
-      else if (!relayed) {
-        const np = this.getPeer(f.sender);
-        np.endpoint = from;
-        this.maybeSendKx(np, false, from);
-      }
+      else if (!relayed) this.answerUnknownSession(f.sender, from);
       return;
     }
     let plain: Uint8Array;
@@ -735,6 +772,20 @@ export class TunnelManager {
       return;
     }
     this.acceptInner(p, plain, from, relayed);
+  }
+
+  /**
+   * A PILS from a node we have no state for: send our key exchange so that it re-keys, without
+   * creating a peer entry (the frame is unauthenticated: its sender id may be made up). At most
+   * once per sender per retry interval, and the table of senders is bounded.
+   */
+  private answerUnknownSession(sender: number, from: UdpEndpoint): void {
+    const now = this.opts.clock.now();
+    const last = this.orphanKxAt.get(sender);
+    if (last !== undefined && now - last < this.o.kxRetryMs) return;
+    if (this.orphanKxAt.size >= MAX_UNKNOWN_KEYS) this.orphanKxAt.clear();
+    this.orphanKxAt.set(sender, now);
+    this.rawSend(this.kxFrame(), from);
   }
 
   private onPilt(frame: Uint8Array, from: UdpEndpoint, relayed: boolean, relaySender: number | undefined): void {

@@ -57,3 +57,35 @@ export function jsonLineSink(write: (line: string) => void): LogSink {
 
 /** A logger that drops everything (tests, quiet tools). */
 export const silentLogger: Logger = createLogger({ level: 'error', sinks: [] });
+
+/**
+ * Logging driven by inbound traffic (a hostile peer decides how often it fires): at most `burst`
+ * records per `windowMs` per key; the next record after a quiet spell says how many were suppressed.
+ */
+export class LogLimiter {
+  private readonly windows = new Map<string, { start: number; count: number; suppressed: number }>();
+  constructor(
+    private readonly now: () => number,
+    private readonly burst = 10,
+    private readonly windowMs = 60_000,
+  ) {}
+
+  /** Whether to log now; `fields` gains `suppressed: N` when earlier records were held back. */
+  allow(key: string, fields?: LogFields): boolean {
+    const t = this.now();
+    let w = this.windows.get(key);
+    if (!w || t - w.start >= this.windowMs) {
+      if (this.windows.size >= 1024 && !w) this.windows.clear();
+      const suppressed = w?.suppressed ?? 0;
+      w = { start: t, count: 0, suppressed: 0 };
+      this.windows.set(key, w);
+      if (suppressed > 0 && fields) fields.suppressed = suppressed;
+    }
+    if (w.count >= this.burst) {
+      w.suppressed++;
+      return false;
+    }
+    w.count++;
+    return true;
+  }
+}
