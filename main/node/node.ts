@@ -310,9 +310,11 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   private scheduleHeartbeat(): void {
     const period = this.opts.heartbeatMs ?? 30_000;
     this.heartbeatTimer = this.clock.setTimeout(() => {
-      void this.heartbeat().finally(() => {
-        if (this.running) this.scheduleHeartbeat();
-      });
+      this.heartbeat()
+        .catch((e: unknown) => this.log.warn('heartbeat failed', { error: e instanceof Error ? e.message : String(e) }))
+        .finally(() => {
+          if (this.running) this.scheduleHeartbeat();
+        });
     }, period);
   }
 

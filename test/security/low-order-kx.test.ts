@@ -50,7 +50,7 @@ describe('a signed key exchange with a low-order X25519 key', () => {
     const [v] = await Promise.all([start(victim, victimName), start(friend, `friend-${victimName}`)]);
     victimId = parseAddress(String(v['address'])).node;
     victimPid = Number(fs.readFileSync(path.join(victim.home, 'pilot.pid'), 'utf8'));
-    attacker = new PilotNode({ identity: Identity.generate(), registry: bb.registry, beacon: bb.beacon, public: true, listen: '127.0.0.1:0', logger: silentLogger });
+    attacker = new PilotNode({ identity: Identity.generate(), registry: bb.registry, beacon: bb.beacon, public: true, listen: '127.0.0.1:0', log: silentLogger });
     await attacker.start();
     sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));

@@ -9,6 +9,7 @@ import { PilotError } from '../../../shared/errors';
 import { backboneAddress, formatAddress, type Address } from '../../../shared/address';
 import type { PilotNode } from '../node';
 import type { PilotStream } from '../stream';
+import type { Logger } from '../../util/log';
 
 /** A service target: a node id (backbone address) or a full address. */
 export type Target = Address | number;
@@ -224,14 +225,18 @@ export async function sendOneShot(node: PilotNode, target: Target, port: number,
   if (reason === 'rst') throw refusedError(s);
 }
 
-/** Background work a service started and may need to finish (or let tests wait for). */
+/**
+ * Background work a service started and may need to finish (or let tests wait for). Work started by
+ * inbound traffic ends here: a failure is logged (with `what`), never an unhandled rejection.
+ */
 export class WorkSet {
   private readonly set = new Set<Promise<unknown>>();
-  add<T>(p: Promise<T>): Promise<T> {
-    const q = p.finally(() => this.set.delete(q));
-    q.catch(() => undefined);
+  constructor(private readonly log: Logger) {}
+  add(p: Promise<unknown>, what: string, fields?: Record<string, unknown>): void {
+    const q: Promise<unknown> = p
+      .catch((e: unknown) => this.log.warn(`${what} failed`, { ...fields, error: e instanceof Error ? e.message : String(e) }))
+      .finally(() => this.set.delete(q));
     this.set.add(q);
-    return p;
   }
   async settled(): Promise<void> {
     while (this.set.size > 0) await Promise.allSettled([...this.set]);

@@ -253,7 +253,7 @@ export async function subscribe(
   const reader = new FrameReader<EventFrame>(s, (c) => decoder.push(Uint8Array.from(c)));
   const done = new Promise<string>((resolve) => s.once('close', (reason) => resolve(reason)));
   await writeOrRefused(s, encodeEvent(topic, new Uint8Array(0)));
-  void (async () => {
+  (async () => {
     for (;;) {
       let ev: EventFrame | undefined;
       try {
@@ -264,7 +264,7 @@ export async function subscribe(
       if (!ev) return;
       onEvent(ev.topic, ev.payload);
     }
-  })();
+  })().catch(() => s.end()); // a throwing handler ends this subscription, not the process
   return { topic, done, close: () => s.end() };
 }
 

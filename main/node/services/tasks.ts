@@ -172,7 +172,7 @@ export class TaskService extends EventEmitter<TaskEvents> {
   private readonly submitted = new Map<string, TaskRecord>();
   /** Received task ids in arrival order while NEW or ACCEPTED (the accept queue). */
   private readonly queueIds: string[] = [];
-  private readonly work = new WorkSet();
+  private readonly work: WorkSet;
   private writes: Promise<void> = Promise.resolve();
   private stopListening: (() => void) | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -186,6 +186,7 @@ export class TaskService extends EventEmitter<TaskEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.work = new WorkSet(log);
     this.receivedDir = path.join(dir, 'received');
     this.submittedDir = path.join(dir, 'submitted');
     this.resultsDir = path.join(dir, 'results');
@@ -413,7 +414,7 @@ export class TaskService extends EventEmitter<TaskEvents> {
     r.file.time_staged_ms = Math.max(0, now - (parseTime(r.file.accepted_at) ?? now));
     this.persist(r);
     this.dequeue(r.file.task_id);
-    this.work.add(this.notify(r, 'EXECUTING', 'Task executing'));
+    this.work.add(this.notify(r, 'EXECUTING', 'Task executing'), 'task status update', { task_id: r.file.task_id });
     return { task_id: r.file.task_id, task_description: r.file.task_description, status: 'EXECUTING', from: r.file.from };
   }
 
@@ -479,9 +480,9 @@ export class TaskService extends EventEmitter<TaskEvents> {
       if (!f) return;
       got = true;
       this.work.add(
-        this.handle(f, s)
-          .catch((e: unknown) => this.log.warn('task frame handling failed', { peer: s.remote.node, error: String(e) }))
-          .finally(() => s.end()),
+        this.handle(f, s).finally(() => s.end()),
+        'task frame handling',
+        { peer: s.remote.node },
       );
     });
   }
@@ -646,7 +647,7 @@ export class TaskService extends EventEmitter<TaskEvents> {
     this.persist(r);
     this.dequeue(r.file.task_id);
     this.log.info('task cancelled (not accepted in time)', { task_id: r.file.task_id });
-    this.work.add(this.notify(r, 'CANCELLED', r.file.status_justification));
+    this.work.add(this.notify(r, 'CANCELLED', r.file.status_justification), 'task status update', { task_id: r.file.task_id });
   }
 
   /** NEW tasks older than cancelNewAfterMs → CANCELLED. */
@@ -678,8 +679,8 @@ export class TaskService extends EventEmitter<TaskEvents> {
       r.file.status_justification = 'Not executed in time';
       this.persist(r);
       this.log.info('accepted task expired', { task_id: id });
-      this.work.add(this.node.registry.updatePoloScore(this.node.nodeId, -1).catch(() => undefined));
-      this.work.add(this.notify(r, 'EXPIRED', r.file.status_justification));
+      this.work.add(this.node.registry.updatePoloScore(this.node.nodeId, -1), 'polo score update');
+      this.work.add(this.notify(r, 'EXPIRED', r.file.status_justification), 'task status update', { task_id: id });
     }
   }
 

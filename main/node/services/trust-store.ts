@@ -215,7 +215,7 @@ export class TrustStore {
 
   private touch(): void {
     this.dirty = true;
-    void this.save();
+    this.save().catch((e: unknown) => this.log.error('cannot write trust.json', { error: String(e) }));
   }
 
   /** Writes the file if anything changed; serialised, resolves when the latest state is on disk. */

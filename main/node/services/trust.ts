@@ -111,7 +111,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
   private readonly dialMs: number;
   private readonly readMs: number;
   private readonly replay = new ReplayCache();
-  private readonly work = new WorkSet();
+  private readonly work: WorkSet;
   private readonly myGroups = new Set<number>();
   private readonly peerGroups = new Map<number, Set<number>>();
   /** Extra admission rules other services add (e.g. task results from a node we submitted to). */
@@ -131,6 +131,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
     private readonly log: Logger,
   ) {
     super();
+    this.work = new WorkSet(log);
     this.policy = opts.policy ?? 'enforce';
     this.autoGroups = opts.autoApproveGroups ?? true;
     this.pollMs = opts.pollIntervalMs ?? 5000;
@@ -340,6 +341,8 @@ export class TrustService extends EventEmitter<TrustEvents> {
         await this.sendDirect(nodeId, 'handshake_accept').catch((e: unknown) => this.log.debug('direct accept failed', { peer: nodeId, error: String(e) }));
         if (!p.publicKey) await this.backfillKey(nodeId);
       })(),
+      'trust approval follow-up',
+      { peer: nodeId },
     );
     return { node_id: nodeId, status: 'approved' };
   }
@@ -355,6 +358,8 @@ export class TrustService extends EventEmitter<TrustEvents> {
         await this.node.registry.respondHandshake(nodeId, false).catch((e: unknown) => this.log.debug('respond_handshake failed', { peer: nodeId, error: String(e) }));
         await this.sendDirect(nodeId, 'handshake_reject', { reason }).catch((e: unknown) => this.log.debug('direct reject failed', { peer: nodeId, error: String(e) }));
       })(),
+      'trust rejection follow-up',
+      { peer: nodeId },
     );
     return { node_id: nodeId, status: 'rejected' };
   }
@@ -373,6 +378,8 @@ export class TrustService extends EventEmitter<TrustEvents> {
         await this.sendDirect(nodeId, 'handshake_revoke').catch((e: unknown) => this.log.debug('direct revoke failed', { peer: nodeId, error: String(e) }));
         this.forgetTunnel(nodeId);
       })(),
+      'trust revocation follow-up',
+      { peer: nodeId },
     );
     return { node_id: nodeId, status: 'revoked' };
   }
@@ -419,7 +426,7 @@ export class TrustService extends EventEmitter<TrustEvents> {
         this.log.warn('dropped trust message', { peer: remote, reason: why ?? 'unreadable' });
         return;
       }
-      this.work.add(this.handleMessage(msg, remote, s)).catch((e: unknown) => this.log.warn('trust message handling failed', { peer: remote, error: String(e) }));
+      this.work.add(this.handleMessage(msg, remote, s), 'trust message handling', { peer: remote });
     };
     const tryParse = (): HandshakeMessage | undefined => {
       try {
@@ -573,6 +580,8 @@ export class TrustService extends EventEmitter<TrustEvents> {
         }
         await this.node.registry.respondHandshake(nodeId, true).catch((e: unknown) => this.log.warn('respond_handshake failed', { peer: nodeId, error: String(e) }));
       })(),
+      'trust acceptance answer',
+      { peer: nodeId },
     );
   }
 
