@@ -17,6 +17,7 @@ import { ensureHome, removePid, writePid, type PilotPaths } from './paths';
 import { startBuiltinServices, type BuiltinServices } from './services';
 import { WebhookPoster } from './webhook';
 import { forwardNodeEvents, forwardServiceEvents } from './webhook-events';
+import { installProcessGuard } from '../util/process-guard';
 
 export interface DaemonOptions {
   paths: PilotPaths;
@@ -154,6 +155,7 @@ const WEBHOOK_DRAIN_MS = 2000;
  */
 export async function runDaemon(o: DaemonOptions & { onReady?: (d: RunningDaemon) => void }): Promise<number> {
   const d = await startDaemon(o);
+  const guard = installProcessGuard(d.log, { onFatal: () => d.stop() });
   o.onReady?.(d);
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -172,5 +174,6 @@ export async function runDaemon(o: DaemonOptions & { onReady?: (d: RunningDaemon
   hard.unref();
   await d.stop();
   clearTimeout(hard);
+  guard.dispose();
   return 0;
 }

@@ -5,6 +5,7 @@ import { startBackbone } from '../../backbone';
 import { pilotPaths, resolveRegistry } from '../../daemon/paths';
 import { RegistryClient } from '../../node/registry-client';
 import { createLogger, jsonLineSink, LOG_LEVELS, type LogLevel } from '../../util/log';
+import { installProcessGuard } from '../../util/process-guard';
 import type { CommandContext, CommandResult } from '../command';
 import { okEnvelope } from '../output';
 import { str } from './util';
@@ -28,6 +29,7 @@ export async function backboneStart(ctx: CommandContext): Promise<CommandResult>
     ...(adminToken ? { adminToken } : {}),
     ...(str(ctx, 'netcheck') ? { netcheck: listenAddr(str(ctx, 'netcheck')!) } : {}),
   });
+  const guard = installProcessGuard(logger, { onFatal: () => bb.close() });
   const registry = `${bb.registryAddress.host}:${bb.registryAddress.port}`;
   const beacon = `${bb.beaconAddress.host}:${bb.beaconAddress.port}`;
   const netcheck = bb.netcheckAddress ? `${bb.netcheckAddress.host}:${bb.netcheckAddress.port}` : undefined;
@@ -39,6 +41,7 @@ export async function backboneStart(ctx: CommandContext): Promise<CommandResult>
   await ctx.interrupted;
   logger.info('backbone stopping');
   await bb.close();
+  guard.dispose();
   return { data: null, printed: true };
 }
 

@@ -7,6 +7,7 @@ import { PilotError } from '../../../shared/errors';
 import { launchConsole } from '../../console/launcher';
 import { startWebConsole } from '../../console/web-server';
 import { createLogger, jsonLineSink } from '../../util/log';
+import { installProcessGuard } from '../../util/process-guard';
 import type { CommandContext, CommandResult } from '../command';
 import { okEnvelope } from '../output';
 import { bool, parsePort, str } from './util';
@@ -40,6 +41,10 @@ export async function consoleCommand(ctx: CommandContext): Promise<CommandResult
     ...(registry ? { registry } : {}),
     ...(beacon ? { beacon } : {}),
   });
+  // Process policy (util/process-guard): to stderr, where a user running the console sees it.
+  const guard = installProcessGuard(createLogger({ level: 'info', sinks: [jsonLineSink((l) => process.stderr.write(l))], fields: { component: 'console' } }), {
+    onFatal: () => launched.stop(),
+  });
   let web;
   try {
     web = await startWebConsole({ service: launched.service, port, staticDir }).catch(async (e: unknown) => {
@@ -60,5 +65,6 @@ export async function consoleCommand(ctx: CommandContext): Promise<CommandResult
   await ctx.interrupted;
   await web.close();
   await launched.stop();
+  guard.dispose();
   return { data: null, printed: true };
 }
