@@ -84,7 +84,8 @@ describe('fuzz: packet header (34 bytes + CRC-32)', () => {
         const bytes = encodePacket(p);
         expect(decodePacket(bytes)).toEqual(p);
         const bad = Uint8Array.from(bytes);
-        bad[at % bad.length] ^= 1 << bit;
+        const i = at % bad.length;
+        bad[i] = bad[i]! ^ (1 << bit);
         const r = attempt(() => decodePacket(bad));
         expect(r.ok).toBe(false);
       }),
