@@ -6,7 +6,7 @@ import { join } from 'node:path';
 // Tests drive the server through the real client (node layer); production backbone code never imports it.
 // eslint-disable-next-line pilot/layering
 import { RegistryClient, RegistryError } from '../node/registry-client';
-import type { RegistryEvent } from './protocol';
+import type { RegistryEvent } from '../wire/registry';
 import type { Backbone } from './index';
 import { RawConn, newIdentity, regAddr, startTestBackbone, waitFor } from './testing/helpers';
 

@@ -7,12 +7,8 @@
  */
 import { z } from 'zod';
 import {
-  BEACON_TTL_MS,
   INBOX_MAX,
   JOIN_RULES,
-  REGISTER_RATE_PER_MIN,
-  STALE_MS,
-  challenge,
   errorReply,
   hostnameProblem,
   networkNameProblem,
@@ -25,7 +21,8 @@ import {
   type NetworkMember,
   type RegistryEvent,
   type WireErrorCode,
-} from './protocol';
+} from '../wire/registry';
+import { BEACON_TTL_MS, REGISTER_RATE_PER_MIN, STALE_MS, challenge } from './protocol';
 import { TokenBucket } from './token-bucket';
 
 export type Reply = { type: string } & Record<string, unknown>;

@@ -26,7 +26,7 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
 import { fromBase64 } from '../util/bytes';
 import { RegistryClient, type EventSubscription } from './registry-client';
-import type { RegistryEvent } from '../backbone/protocol';
+import type { RegistryEvent } from '../wire/registry';
 import { PilotStream, type StreamDriver } from './stream';
 import { TunnelManager, type PeerTunnelInfo, type TunnelEvent } from './tunnels';
 import { bindUdp, endpointKey, formatEndpoint, parseEndpoint, type DatagramSocket, type UdpEndpoint } from './udp';

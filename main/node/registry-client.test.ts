@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrameDecoder, decodeJson, encodeJsonFrame } from '../wire/framing';
 import { RegistryClient, RegistryError } from './registry-client';
-import type { RegistryEvent } from '../backbone/protocol';
+import type { RegistryEvent } from '../wire/registry';
 import type { Backbone } from '../backbone';
 import { newIdentity, regAddr, startTestBackbone, waitFor } from '../backbone/testing/helpers';
 

@@ -14,8 +14,8 @@ import net from 'node:net';
 import { ERROR_CODES, PilotError, type ErrorCode } from '../../shared/errors';
 import { FrameDecoder, decodeJson, encodeJsonFrame } from '../wire/framing';
 import { silentLogger, type Logger } from '../util/log';
+import { challenge } from '../backbone/protocol';
 import {
-  challenge,
   type BeaconListOk,
   type CreateNetworkOk,
   type FindNodesOk,
@@ -33,7 +33,7 @@ import {
   type RegistryEvent,
   type ResolveHostnameOk,
   type ResolveOk,
-} from '../backbone/protocol';
+} from '../wire/registry';
 
 /** What the client needs from an identity (crypto/identity.ts `Identity` fits). */
 export interface RegistrySigner {

@@ -25,7 +25,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PORTS, backboneAddress, formatAddress, parseAddress } from '../../../shared/address';
 import { PilotError, isPilotError } from '../../../shared/errors';
-import type { FoundNode } from '../../backbone/protocol';
+import type { FoundNode } from '../../wire/registry';
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../../util/bytes';
 import type { Logger } from '../../util/log';
 import { ServiceFrameDecoder, TASK_TYPE, encodeServiceFrame, type ServiceFrame } from '../../wire/service';

@@ -19,7 +19,7 @@ import { EventEmitter } from 'node:events';
 import { PilotError, isPilotError } from '../../../shared/errors';
 import { PORTS } from '../../../shared/address';
 import type { TrustRequestView, TrustedPeerView, TrustState } from '../../../shared/contract';
-import type { RegistryEvent } from '../../backbone/protocol';
+import type { RegistryEvent } from '../../wire/registry';
 import { verifyText } from '../../crypto';
 import { concatBytes } from '../../util/bytes';
 import type { Logger } from '../../util/log';
