@@ -23,10 +23,12 @@ import {
   deriveTunnelKey,
   verifyPila,
   type CryptoBackend,
-  type Identity,
   type KeyPair,
 } from '../crypto';
 import { decodeBeacon, encodeBeacon, type BeaconMessage } from '../wire/beacon';
+import type { DropReason, PathKind, PeerCounters, PeerTunnelInfo, TunnelEvent, TunnelOptions } from './tunnel-types';
+import { KeyDirectory } from './key-directory';
+import * as rules from './tunnel-rules';
 import {
   classifyDatagram,
   decodePILA,
@@ -38,100 +40,16 @@ import {
   PILS_HEADER_SIZE,
   writePILSHeader,
 } from '../wire/tunnel';
-import type { Clock, TimerHandle } from '../util/clock';
-import { LogLimiter, type LogFields, type Logger } from '../util/log';
-import { bytesEqual } from '../util/bytes';
-import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type DatagramSocket, type UdpEndpoint } from './udp';
+import type { TimerHandle } from '../util/clock';
+import { LogLimiter, type LogFields } from '../util/log';
+import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type UdpEndpoint } from './udp';
 import { u32 } from '../wire/bytes';
 
-export type PathKind = 'pending' | 'direct' | 'punched' | 'relay';
-
-export type DropReason =
-  | 'malformed'
-  | 'unknown_magic'
-  | 'plaintext_refused'
-  | 'unauthenticated_kx'
-  | 'bad_signature'
-  | 'unknown_key'
-  | 'key_mismatch'
-  | 'no_session'
-  | 'bad_tag'
-  | 'replay'
-  | 'spoofed_source'
-  | 'queue_overflow'
-  | 'not_for_us'
-  /** A correctly signed key exchange whose X25519 key is unusable (a low-order point). */
-  | 'bad_key'
-  /** A frame that made our own code throw: a bug, logged with its stack; the node keeps serving. */
-  | 'internal_error';
-
-export interface PeerCounters {
-  bytesIn: number;
-  bytesOut: number;
-  framesIn: number;
-  framesOut: number;
-  keyExchangesSent: number;
-  keyExchangesReceived: number;
-  relayedIn: number;
-  relayedOut: number;
-  drops: Partial<Record<DropReason, number>>;
-}
-
-export interface PeerTunnelInfo {
-  nodeId: number;
-  path: PathKind;
-  endpoint?: string;
-  encrypted: boolean;
-  authenticated: boolean;
-  peerKeyFingerprint?: string;
-  lastRecvMs?: number;
-  lastSendMs?: number;
-  pathChanges: number;
-  counters: PeerCounters;
-}
-
-export type TunnelEvent =
-  | { type: 'peer_added'; nodeId: number }
-  | { type: 'key_exchanged'; nodeId: number; rekey: boolean; relayed: boolean }
-  | { type: 'path_changed'; nodeId: number; from: PathKind; to: PathKind; endpoint?: string }
-  | { type: 'dropped'; nodeId?: number; reason: DropReason };
-
-export interface TunnelOptions {
-  identity: Identity;
-  socket: DatagramSocket;
-  clock: Clock;
-  log: Logger;
-  backend?: CryptoBackend;
-  beacon?: UdpEndpoint;
-  encrypt?: boolean;
-  /** Ed25519 key of a node as registered at the registry (undefined: unknown). */
-  lookupKey: (nodeId: number) => Promise<Uint8Array | undefined>;
-  /** A decrypted, CRC-unchecked inner packet from `from`. */
-  onPacket: (packet: Uint8Array, from: number) => void;
-  onBeacon?: (msg: BeaconMessage, from: UdpEndpoint) => void;
-  onEvent?: (ev: TunnelEvent) => void;
-  /** Direct key exchange attempts before asking the beacon to coordinate a punch. */
-  punchAfterMs?: number;
-  /** Give up on direct and switch to relay after this long. */
-  relayAfterMs?: number;
-  /** Fail a tunnel that has no key exchange after this long. */
-  establishTimeoutMs?: number;
-  /** How often relayed peers are probed for a direct path. */
-  upgradeIntervalMs?: number;
-  /** Key exchange resend interval while waiting. */
-  kxRetryMs?: number;
-  /** Whether this node sits behind a NAT (from the beacon's view; undefined: unknown). */
-  selfBehindNat?: () => boolean | undefined;
-  /** Whether a peer reported sitting behind a NAT (registry `behind_nat`; undefined: not reported). */
-  peerBehindNat?: (nodeId: number) => boolean | undefined;
-}
+export type { DropReason, PathKind, PeerCounters, PeerTunnelInfo, TunnelEvent, TunnelOptions } from './tunnel-types';
 
 const MAX_QUEUE = 64;
-/** A PILA disagreeing with a node's cached key makes us re-ask the registry at most this often. */
-const KEY_REFRESH_MS = 30_000;
-/** How long "the registry does not know this node" is believed. */
-const UNKNOWN_KEY_RETRY_MS = 10_000;
-const MAX_UNKNOWN_KEYS = 4096;
+/** PILS senders without a session that we answered lately, remembered at most (then started over). */
+const MAX_ORPHAN_SENDERS = 4096;
 const ZERO_NONCE = new Uint8Array(12);
 
 class Peer {
@@ -171,14 +89,8 @@ export class TunnelManager {
   private readonly backend: CryptoBackend;
   private readonly x25519: KeyPair;
   private readonly encrypt: boolean;
-  private readonly keyCache = new Map<number, Uint8Array>();
-  private readonly keyLookups = new Map<number, Promise<Uint8Array | undefined>>();
-  /** When a node's cached key was last dropped because a PILA disagreed with it. */
-  private readonly keyRefreshedAt = new Map<number, number>();
-  /** Node ids the registry did not know, until when that answer is reused. */
-  private readonly unknownKeyUntil = new Map<number, number>();
-  /** Registry key lookups made (forged key exchanges must not turn into a lookup each). */
-  keyLookupCount = 0;
+  /** Registered keys: the inbound path's only asynchronous step, bounded and closed (key-directory.ts). */
+  private readonly keys: KeyDirectory;
   /** Senders of PILS frames we had no session for, with when we last answered one with a PILA. */
   private readonly orphanKxAt = new Map<number, number>();
   private readonly globalDrops: Partial<Record<DropReason, number>> = {};
@@ -200,6 +112,7 @@ export class TunnelManager {
     this.encrypt = opts.encrypt ?? true;
     this.beaconValue = opts.beacon;
     this.logLimit = new LogLimiter(() => opts.clock.now());
+    this.keys = new KeyDirectory(opts.lookupKey, () => opts.clock.now(), (e) => this.internalFault('key lookup', e));
     this.o = {
       punchAfterMs: opts.punchAfterMs ?? 300,
       relayAfterMs: opts.relayAfterMs ?? 2000,
@@ -233,7 +146,12 @@ export class TunnelManager {
 
   /** Remembers a node's registered Ed25519 key (e.g. from a lookup done elsewhere). */
   rememberKey(nodeId: number, key: Uint8Array): void {
-    this.keyCache.set(nodeId, key);
+    this.keys.remember(nodeId, key);
+  }
+
+  /** Registry key lookups made (forged key exchanges must not turn into a lookup each). */
+  get keyLookupCount(): number {
+    return this.keys.lookupCount;
   }
 
   /** Sends a raw beacon message from the tunnel socket (so the beacon learns the tunnel's mapping). */
@@ -595,77 +513,38 @@ export class TunnelManager {
     this.opts.onBeacon?.(m, from);
   }
 
-  private async expectedKey(nodeId: number): Promise<Uint8Array | undefined> {
-    const cached = this.keyCache.get(nodeId);
-    if (cached) return cached;
-    const now = this.opts.clock.now();
-    const unknownUntil = this.unknownKeyUntil.get(nodeId);
-    if (unknownUntil !== undefined) {
-      if (now < unknownUntil) return undefined;
-      this.unknownKeyUntil.delete(nodeId);
-    }
-    let pending = this.keyLookups.get(nodeId);
-    if (!pending) {
-      this.keyLookupCount++;
-      pending = this.opts.lookupKey(nodeId).catch(() => undefined);
-      this.keyLookups.set(nodeId, pending);
-    }
-    const key = await pending;
-    this.keyLookups.delete(nodeId);
-    if (key) this.keyCache.set(nodeId, key);
-    else {
-      // Key exchanges from ids nobody registered: ask the registry again after a while, not per frame.
-      if (this.unknownKeyUntil.size >= MAX_UNKNOWN_KEYS) this.unknownKeyUntil.clear();
-      this.unknownKeyUntil.set(nodeId, this.opts.clock.now() + UNKNOWN_KEY_RETRY_MS);
-    }
-    return key;
-  }
-
   private onPila(frame: Uint8Array, from: UdpEndpoint, relayed: boolean, relaySender?: number): void {
     if (!this.encrypt) return;
     const f = decodePILA(frame);
-    if (relayed && relaySender !== f.sender) {
+    if (!rules.relayOriginOk(relayed, relaySender, f.sender)) {
       this.drop('spoofed_source');
       return;
     }
-    if (f.sender === this.nodeIdValue || f.sender === 0) {
-      this.drop('not_for_us');
+    const rejection = rules.pilaSenderRejection(f.sender, this.nodeIdValue);
+    if (rejection) {
+      this.drop(rejection);
       return;
     }
-    this.expectedKey(f.sender)
-      .then((expected) => {
-        if (this.closed) return;
-        // No peer entry for a sender that has not proved itself: forged PILAs must not grow the table.
-        const known = this.peers.get(f.sender);
-        if (!expected) {
-          this.drop('unknown_key', known);
-          return;
-        }
-        if (!bytesEqual(expected, f.ed25519Public)) {
-          // The registry may know a rotated key we have not seen yet: forget the cached key — but
-          // at most once per KEY_REFRESH_MS per node, or forged frames would each cost a lookup.
-          const now = this.opts.clock.now();
-          const last = this.keyRefreshedAt.get(f.sender);
-          if (last === undefined || now - last >= KEY_REFRESH_MS) {
-            this.keyRefreshedAt.set(f.sender, now);
-            this.keyCache.delete(f.sender);
-          }
-          this.drop('key_mismatch', known);
-          return;
-        }
-        if (!verifyPila(this.backend, f.ed25519Public, f.sender, f.x25519Public, f.signature)) {
-          this.drop('bad_signature', known);
-          return;
-        }
-        this.acceptKx(f.sender, f.x25519Public, f.ed25519Public, from, relayed);
-      })
-      .catch((e: unknown) => this.internalFault('key exchange', e, from));
+    // Synchronous when the sender's key is known; otherwise after one bounded registry lookup.
+    const wait = this.keys.withKey(f.sender, (registered) => {
+      if (this.closed) return;
+      // No peer entry for a sender that has not proved itself: forged PILAs must not grow the table.
+      const known = this.peers.get(f.sender);
+      const verdict = rules.judgePila(registered, f.ed25519Public, () => verifyPila(this.backend, f.ed25519Public, f.sender, f.x25519Public, f.signature));
+      if (!verdict.accept) {
+        if (verdict.refreshKey) this.keys.disagree(f.sender);
+        this.drop(verdict.reason, known);
+        return;
+      }
+      this.acceptKx(f.sender, f.x25519Public, f.ed25519Public, from, relayed);
+    });
+    if (wait === 'refused') this.drop('busy', this.peers.get(f.sender));
   }
 
   private acceptKx(nodeId: number, x25519: Uint8Array, ed25519: Uint8Array, from: UdpEndpoint, relayed: boolean): void {
     const existing = this.peers.get(nodeId);
-    const fresh = !existing?.cipher;
-    const changed = !!existing?.peerX25519 && !bytesEqual(existing.peerX25519, x25519);
+    const plan = rules.planKeyExchange(!!existing?.cipher, existing?.peerX25519, x25519);
+    const { fresh, changed } = plan;
     // Decide before touching any state: a signed exchange with an unusable key (a low-order point
     // gives an all-zero secret) is dropped, and the tunnel we may already have stays as it was.
     let secret: Uint8Array | undefined;
@@ -696,7 +575,7 @@ export class TunnelManager {
     else this.noteDirect(p, from);
     // Answer when the peer may not have our key yet: new state, a re-key, or a direct probe
     // reaching us while we relay (that answer is what lets the peer upgrade too).
-    if (fresh || changed || now - p.lastKxSent > 1000) this.maybeSendKx(p, true, relayed ? undefined : from);
+    if (rules.shouldAnswerKx(plan, now, p.lastKxSent)) this.maybeSendKx(p, true, relayed ? undefined : from);
     this.flushQueue(p);
     if (p.establishing && this.isReady(p.nodeId)) this.finishEstablish(p);
   }
@@ -705,36 +584,29 @@ export class TunnelManager {
     const now = this.opts.clock.now();
     p.lastDirectRecv = now;
     if (!p.endpoint || p.endpoint.port !== from.port || p.endpoint.host !== from.host) p.endpoint = from;
-    if (p.relay) {
-      p.relay = false;
-      p.punchInvolved = true;
-      this.opts.log.info('upgraded from relay to a direct path', { peer: p.nodeId, endpoint: formatEndpoint(from) });
-      this.setPath(p, this.directKind(p));
-    } else if (p.path === 'pending') {
-      const punchedAt = this.punchTargets.get(endpointKey(from));
-      if (punchedAt !== undefined && now - punchedAt < 30_000) p.punchInvolved = true;
-      this.setPath(p, this.directKind(p));
-    }
-  }
-
-  /** direct or punched, for a peer whose frames flow straight (see the path rules at the top). */
-  private directKind(p: Peer): 'direct' | 'punched' {
-    const me = this.opts.selfBehindNat?.();
-    const them = this.opts.peerBehindNat?.(p.nodeId);
-    if (me !== undefined && them !== undefined) return me && them ? 'punched' : 'direct';
-    return p.punchInvolved ? 'punched' : 'direct';
+    const punchedAt = this.punchTargets.get(endpointKey(from));
+    const punchedRecently = punchedAt !== undefined && now - punchedAt < 30_000;
+    const change = rules.onDirectFrame(p, punchedRecently, this.kindFor(p.nodeId));
+    if (change.upgraded) this.opts.log.info('upgraded from relay to a direct path', { peer: p.nodeId, endpoint: formatEndpoint(from) });
+    this.applyPath(p, change);
   }
 
   private noteRelayed(p: Peer): void {
-    const now = this.opts.clock.now();
     p.counters.relayedIn++;
-    // Stay direct while direct traffic is recent: the peer may only relay one direction.
-    if (!p.relay && now - p.lastDirectRecv > 3000) {
-      p.relay = true;
-      this.setPath(p, 'relay');
-    } else if (p.path === 'pending') {
-      this.setPath(p, p.relay ? 'relay' : this.directKind(p));
-    }
+    this.applyPath(p, rules.onRelayedFrame(p, this.opts.clock.now(), this.kindFor(p.nodeId)));
+  }
+
+  private applyPath(p: Peer, change: rules.PathChange): void {
+    p.relay = change.relay;
+    p.punchInvolved = change.punchInvolved;
+    if (change.path) this.setPath(p, change.path);
+  }
+
+  /** Classifies a straight path to `nodeId` from the NAT facts known now (see the path rules at the top). */
+  private kindFor(nodeId: number): (punchInvolved: boolean) => 'direct' | 'punched' {
+    const me = this.opts.selfBehindNat?.();
+    const them = this.opts.peerBehindNat?.(nodeId);
+    return (punchInvolved) => rules.directKind(me, them, punchInvolved);
   }
 
   private flushQueue(p: Peer): void {
@@ -746,7 +618,7 @@ export class TunnelManager {
 
   private onPils(frame: Uint8Array, from: UdpEndpoint, relayed: boolean, relaySender?: number): void {
     const f = decodePILS(frame);
-    if (relayed && relaySender !== f.sender) {
+    if (!rules.relayOriginOk(relayed, relaySender, f.sender)) {
       this.drop('spoofed_source');
       return;
     }
@@ -758,8 +630,9 @@ export class TunnelManager {
     if (!p || !p.cipher) {
       this.drop('no_session', p);
       // The peer has state we lost (we restarted): a new key exchange makes it re-key.
-      if (p) this.maybeSendKx(p, false, relayed ? undefined : from);
-      else if (!relayed) this.answerUnknownSession(f.sender, from);
+      const action = rules.onFrameWithoutSession(!!p, relayed);
+      if (action === 'answer_peer' && p) this.maybeSendKx(p, false, relayed ? undefined : from);
+      else if (action === 'answer_unknown') this.answerUnknownSession(f.sender, from);
       return;
     }
     let plain: Uint8Array;
@@ -783,7 +656,7 @@ export class TunnelManager {
     const now = this.opts.clock.now();
     const last = this.orphanKxAt.get(sender);
     if (last !== undefined && now - last < this.o.kxRetryMs) return;
-    if (this.orphanKxAt.size >= MAX_UNKNOWN_KEYS) this.orphanKxAt.clear();
+    if (this.orphanKxAt.size >= MAX_ORPHAN_SENDERS) this.orphanKxAt.clear();
     this.orphanKxAt.set(sender, now);
     this.rawSend(this.kxFrame(), from);
   }
@@ -796,7 +669,7 @@ export class TunnelManager {
       return;
     }
     const src = packetSourceNode(packet) ?? 0;
-    if (relayed && relaySender !== src) {
+    if (!rules.relayOriginOk(relayed, relaySender, src)) {
       this.drop('spoofed_source');
       return;
     }
@@ -806,8 +679,7 @@ export class TunnelManager {
 
   private acceptInner(p: Peer, packet: Uint8Array, from: UdpEndpoint, relayed: boolean): void {
     // The inner packet's source node must be the tunnel peer (the reference does not check this).
-    const src = packetSourceNode(packet) ?? -1;
-    if (src !== p.nodeId) {
+    if (!rules.innerSourceOk(packetSourceNode(packet), p.nodeId)) {
       this.drop('spoofed_source', p);
       return;
     }

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import * as rules from './tunnel-rules';
+
+const key = (b: number): Uint8Array => new Uint8Array(32).fill(b);
+const kind = (me: boolean | undefined, them: boolean | undefined) => (punched: boolean) => rules.directKind(me, them, punched);
+
+describe('tunnel rules: key exchange', () => {
+  it('refuses relayed frames whose sender is not the relay sender, and frames claiming ourselves or node 0', () => {
+    expect(rules.relayOriginOk(false, undefined, 7)).toBe(true);
+    expect(rules.relayOriginOk(true, 7, 7)).toBe(true);
+    expect(rules.relayOriginOk(true, 8, 7)).toBe(false);
+    expect(rules.pilaSenderRejection(5, 5)).toBe('not_for_us');
+    expect(rules.pilaSenderRejection(0, 5)).toBe('not_for_us');
+    expect(rules.pilaSenderRejection(6, 5)).toBeUndefined();
+  });
+
+  it('judges against the registered key; the signature is checked only when the key matches', () => {
+    let verified = 0;
+    const sig = (ok: boolean) => () => (verified++, ok);
+    expect(rules.judgePila(undefined, key(1), sig(true))).toEqual({ accept: false, reason: 'unknown_key' });
+    expect(rules.judgePila(key(2), key(1), sig(true))).toEqual({ accept: false, reason: 'key_mismatch', refreshKey: true });
+    expect(verified).toBe(0);
+    expect(rules.judgePila(key(1), key(1), sig(false))).toEqual({ accept: false, reason: 'bad_signature' });
+    expect(rules.judgePila(key(1), key(1), sig(true))).toEqual({ accept: true });
+    expect(verified).toBe(2);
+  });
+
+  it('plans a fresh session, a re-key on a changed X25519 key, and answers at most once a second otherwise', () => {
+    expect(rules.planKeyExchange(false, undefined, key(1))).toEqual({ fresh: true, changed: false });
+    expect(rules.planKeyExchange(true, key(1), key(1))).toEqual({ fresh: false, changed: false });
+    expect(rules.planKeyExchange(true, key(1), key(2))).toEqual({ fresh: false, changed: true });
+    const same = { fresh: false, changed: false };
+    expect(rules.shouldAnswerKx(same, 10_000, 9_500)).toBe(false);
+    expect(rules.shouldAnswerKx(same, 10_000, 8_000)).toBe(true);
+    expect(rules.shouldAnswerKx({ fresh: true, changed: false }, 10_000, 9_999)).toBe(true);
+  });
+
+  it('answers a session-less frame from a known peer, or from an unknown sender only when not relayed', () => {
+    expect(rules.onFrameWithoutSession(true, true)).toBe('answer_peer');
+    expect(rules.onFrameWithoutSession(false, false)).toBe('answer_unknown');
+    expect(rules.onFrameWithoutSession(false, true)).toBe('none');
+    expect(rules.innerSourceOk(4, 4)).toBe(true);
+    expect(rules.innerSourceOk(undefined, 4)).toBe(false);
+  });
+});
+
+describe('tunnel rules: paths', () => {
+  it('classifies a straight path from the NAT facts, falling back to whether a punch was involved', () => {
+    expect(rules.directKind(true, true, false)).toBe('punched');
+    expect(rules.directKind(true, false, true)).toBe('direct');
+    expect(rules.directKind(false, undefined, true)).toBe('punched');
+    expect(rules.directKind(undefined, undefined, false)).toBe('direct');
+  });
+
+  it('a straight frame upgrades a relayed peer and settles a pending one', () => {
+    const relayed = { path: 'relay' as const, relay: true, punchInvolved: false, lastDirectRecv: 0 };
+    expect(rules.onDirectFrame(relayed, false, kind(true, true))).toEqual({ relay: false, punchInvolved: true, path: 'punched', upgraded: true });
+    const pending = { path: 'pending' as const, relay: false, punchInvolved: false, lastDirectRecv: 0 };
+    expect(rules.onDirectFrame(pending, false, kind(undefined, undefined))).toEqual({ relay: false, punchInvolved: false, path: 'direct' });
+    expect(rules.onDirectFrame(pending, true, kind(undefined, undefined))).toEqual({ relay: false, punchInvolved: true, path: 'punched' });
+    const direct = { path: 'direct' as const, relay: false, punchInvolved: false, lastDirectRecv: 0 };
+    expect(rules.onDirectFrame(direct, true, kind(undefined, undefined))).toEqual({ relay: false, punchInvolved: false });
+  });
+
+  it('a relayed frame moves a peer to relay only when no straight frame came in the last 3 s', () => {
+    const direct = { path: 'direct' as const, relay: false, punchInvolved: false, lastDirectRecv: 10_000 };
+    expect(rules.onRelayedFrame(direct, 12_000, kind(false, false))).toEqual({ relay: false, punchInvolved: false });
+    expect(rules.onRelayedFrame(direct, 13_001, kind(false, false))).toEqual({ relay: true, punchInvolved: false, path: 'relay' });
+    const pending = { path: 'pending' as const, relay: false, punchInvolved: false, lastDirectRecv: 10_000 };
+    expect(rules.onRelayedFrame(pending, 11_000, kind(false, false))).toEqual({ relay: false, punchInvolved: false, path: 'direct' });
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * The tunnel's inbound decisions as pure functions of state and frame: no sockets, no clock reads,
+ * no crypto beyond what the caller passes in. TunnelManager (tunnels.ts) is the thin driver that
+ * decodes, calls these, and carries out what they decide.
+ */
+import { bytesEqual } from '../util/bytes';
+import type { DropReason, PathKind } from './tunnel-types';
+
+/** A frame that came through the beacon must carry the relay's sender id as its own. */
+export function relayOriginOk(relayed: boolean, relaySender: number | undefined, claimed: number): boolean {
+  return !relayed || relaySender === claimed;
+}
+
+/** Checks on a key exchange that need no key: who it claims to be. */
+export function pilaSenderRejection(sender: number, selfId: number): DropReason | undefined {
+  return sender === selfId || sender === 0 ? 'not_for_us' : undefined;
+}
+
+export type PilaVerdict = { accept: true } | { accept: false; reason: DropReason; refreshKey?: true };
+
+/**
+ * Judges a key exchange against the sender's registered key. `signatureValid` is only called when
+ * the key matches (verification costs far more than the comparison).
+ */
+export function judgePila(registered: Uint8Array | undefined, claimedKey: Uint8Array, signatureValid: () => boolean): PilaVerdict {
+  if (!registered) return { accept: false, reason: 'unknown_key' };
+  // The registry may know a rotated key we have not seen yet: the caller re-asks (throttled).
+  if (!bytesEqual(registered, claimedKey)) return { accept: false, reason: 'key_mismatch', refreshKey: true };
+  if (!signatureValid()) return { accept: false, reason: 'bad_signature' };
+  return { accept: true };
+}
+
+export interface KxPlan {
+  /** No session yet: derive one. */
+  fresh: boolean;
+  /** The peer's X25519 key changed (it restarted or re-keyed): derive a new session. */
+  changed: boolean;
+}
+
+export function planKeyExchange(hasSession: boolean, knownX25519: Uint8Array | undefined, offered: Uint8Array): KxPlan {
+  return { fresh: !hasSession, changed: !!knownX25519 && !bytesEqual(knownX25519, offered) };
+}
+
+/**
+ * Whether to answer an accepted key exchange with ours: when the peer may not have our key yet (new
+ * state, a re-key), or a probe reaches us and we have not sent one for a second (that answer is what
+ * lets a relayed peer upgrade).
+ */
+export function shouldAnswerKx(plan: KxPlan, now: number, lastKxSent: number, minGapMs = 1000): boolean {
+  return plan.fresh || plan.changed || now - lastKxSent > minGapMs;
+}
+
+/**
+ * direct or punched, for a peer whose frames flow straight: punched when both sides sit behind a
+ * NAT (from the beacon's view); when either side's NAT status is unknown (a reference peer does not
+ * report it), whether a punch was involved before the path worked.
+ */
+export function directKind(selfBehindNat: boolean | undefined, peerBehindNat: boolean | undefined, punchInvolved: boolean): 'direct' | 'punched' {
+  if (selfBehindNat !== undefined && peerBehindNat !== undefined) return selfBehindNat && peerBehindNat ? 'punched' : 'direct';
+  return punchInvolved ? 'punched' : 'direct';
+}
+
+export interface PathState {
+  path: PathKind;
+  relay: boolean;
+  punchInvolved: boolean;
+  lastDirectRecv: number;
+}
+
+export interface PathChange {
+  relay: boolean;
+  punchInvolved: boolean;
+  /** The new path, when it changes. */
+  path?: PathKind;
+  /** The peer was on relay and is now reached straight. */
+  upgraded?: true;
+}
+
+/**
+ * An authenticated frame arrived straight from the peer. `punchedRecently`: the beacon told us to
+ * punch towards this endpoint lately. `kind` classifies a straight path (directKind, bound to the
+ * NAT facts the caller has).
+ */
+export function onDirectFrame(s: PathState, punchedRecently: boolean, kind: (punchInvolved: boolean) => 'direct' | 'punched'): PathChange {
+  if (s.relay) return { relay: false, punchInvolved: true, path: kind(true), upgraded: true };
+  if (s.path === 'pending') {
+    const punchInvolved = s.punchInvolved || punchedRecently;
+    return { relay: false, punchInvolved, path: kind(punchInvolved) };
+  }
+  return { relay: false, punchInvolved: s.punchInvolved };
+}
+
+/**
+ * An authenticated frame arrived through the beacon. The peer stays direct while direct traffic is
+ * recent (it may relay in one direction only).
+ */
+export function onRelayedFrame(s: PathState, now: number, kind: (punchInvolved: boolean) => 'direct' | 'punched', directGraceMs = 3000): PathChange {
+  if (!s.relay && now - s.lastDirectRecv > directGraceMs) return { relay: true, punchInvolved: s.punchInvolved, path: 'relay' };
+  if (s.path === 'pending') return { relay: s.relay, punchInvolved: s.punchInvolved, path: s.relay ? 'relay' : kind(s.punchInvolved) };
+  return { relay: s.relay, punchInvolved: s.punchInvolved };
+}
+
+/** What to do with a PILS frame for which we hold no session. */
+export type NoSessionAction = 'answer_peer' | 'answer_unknown' | 'none';
+
+export function onFrameWithoutSession(peerKnown: boolean, relayed: boolean): NoSessionAction {
+  if (peerKnown) return 'answer_peer';
+  return relayed ? 'none' : 'answer_unknown';
+}
+
+/** The inner packet's source node must be the tunnel peer (the reference does not check this). */
+export function innerSourceOk(innerSource: number | undefined, peer: number): boolean {
+  return innerSource === peer;
+}

@@ -1,0 +1,90 @@
+/** Types of the tunnel layer (tunnels.ts), shared by its pure rules (tunnel-rules.ts). */
+import type { CryptoBackend, Identity } from '../crypto';
+import type { BeaconMessage } from '../wire/beacon';
+import type { Clock } from '../util/clock';
+import type { Logger } from '../util/log';
+import type { DatagramSocket, UdpEndpoint } from './udp';
+
+export type PathKind = 'pending' | 'direct' | 'punched' | 'relay';
+
+export type DropReason =
+  | 'malformed'
+  | 'unknown_magic'
+  | 'plaintext_refused'
+  | 'unauthenticated_kx'
+  | 'bad_signature'
+  | 'unknown_key'
+  | 'key_mismatch'
+  | 'no_session'
+  | 'bad_tag'
+  | 'replay'
+  | 'spoofed_source'
+  | 'queue_overflow'
+  | 'not_for_us'
+  /** A correctly signed key exchange whose X25519 key is unusable (a low-order point). */
+  | 'bad_key'
+  /** A key exchange refused because too many are already waiting on registry lookups. */
+  | 'busy'
+  /** A frame that made our own code throw: a bug, logged with its stack; the node keeps serving. */
+  | 'internal_error';
+
+export interface PeerCounters {
+  bytesIn: number;
+  bytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  keyExchangesSent: number;
+  keyExchangesReceived: number;
+  relayedIn: number;
+  relayedOut: number;
+  drops: Partial<Record<DropReason, number>>;
+}
+
+export interface PeerTunnelInfo {
+  nodeId: number;
+  path: PathKind;
+  endpoint?: string;
+  encrypted: boolean;
+  authenticated: boolean;
+  peerKeyFingerprint?: string;
+  lastRecvMs?: number;
+  lastSendMs?: number;
+  pathChanges: number;
+  counters: PeerCounters;
+}
+
+export type TunnelEvent =
+  | { type: 'peer_added'; nodeId: number }
+  | { type: 'key_exchanged'; nodeId: number; rekey: boolean; relayed: boolean }
+  | { type: 'path_changed'; nodeId: number; from: PathKind; to: PathKind; endpoint?: string }
+  | { type: 'dropped'; nodeId?: number; reason: DropReason };
+
+export interface TunnelOptions {
+  identity: Identity;
+  socket: DatagramSocket;
+  clock: Clock;
+  log: Logger;
+  backend?: CryptoBackend;
+  beacon?: UdpEndpoint;
+  encrypt?: boolean;
+  /** Ed25519 key of a node as registered at the registry (undefined: unknown). */
+  lookupKey: (nodeId: number) => Promise<Uint8Array | undefined>;
+  /** A decrypted, CRC-unchecked inner packet from `from`. */
+  onPacket: (packet: Uint8Array, from: number) => void;
+  onBeacon?: (msg: BeaconMessage, from: UdpEndpoint) => void;
+  onEvent?: (ev: TunnelEvent) => void;
+  /** Direct key exchange attempts before asking the beacon to coordinate a punch. */
+  punchAfterMs?: number;
+  /** Give up on direct and switch to relay after this long. */
+  relayAfterMs?: number;
+  /** Fail a tunnel that has no key exchange after this long. */
+  establishTimeoutMs?: number;
+  /** How often relayed peers are probed for a direct path. */
+  upgradeIntervalMs?: number;
+  /** Key exchange resend interval while waiting. */
+  kxRetryMs?: number;
+  /** Whether this node sits behind a NAT (from the beacon's view; undefined: unknown). */
+  selfBehindNat?: () => boolean | undefined;
+  /** Whether a peer reported sitting behind a NAT (registry `behind_nat`; undefined: not reported). */
+  peerBehindNat?: (nodeId: number) => boolean | undefined;
+}
