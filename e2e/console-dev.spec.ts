@@ -1,5 +1,5 @@
 /**
- * Layout smoke test over the DEVELOPMENT FIXTURE (main/console/dev-fixture.ts, made-up data): each
+ * Layout smoke test over the DEVELOPMENT FIXTURE (scripts/dev-fixture.ts, made-up data): each
  * view renders, the peer table stays virtualised at 1,000 peers, and screenshots land in
  * test-results/fixture-screenshots/ to be looked at. It proves layout only; features are tested
  * against real daemons.
@@ -8,7 +8,7 @@ import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { createDevFixtureService, type DevFixtureService } from '../main/console/dev-fixture';
+import { createDevFixtureService, type DevFixtureService } from '../scripts/dev-fixture';
 import { startWebConsole, type WebConsole } from '../main/console/web-server';
 
 const root = path.resolve(import.meta.dirname, '..');

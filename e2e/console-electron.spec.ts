@@ -34,10 +34,10 @@ test.describe('Electron console', () => {
       const page = await app.firstWindow();
       await expect(page.getByTestId('nav-fleet')).toBeVisible();
       const shape = await page.evaluate(() => {
-        const p = (globalThis as unknown as { pilot?: Record<string, Record<string, unknown>> }).pilot;
-        return { ping: typeof p?.['peers']?.['ping'], join: typeof p?.['groups']?.['join'], onLog: typeof p?.['events']?.['onLog'] };
+        const p = (globalThis as unknown as { pilot?: Record<string, unknown> }).pilot;
+        return { call: typeof p?.['call'], on: typeof p?.['on'] };
       });
-      expect(shape).toEqual({ ping: 'function', join: 'function', onLog: 'function' });
+      expect(shape).toEqual({ call: 'function', on: 'function' });
       await expect(page.getByTestId('link-status')).toHaveAttribute('data-status', 'open');
     } finally {
       await app.close();

@@ -1,8 +1,8 @@
 /**
- * Development only: the web console over the made-up DEVELOPMENT FIXTURE (main/console/dev-fixture.ts),
+ * Development only: the web console over the made-up DEVELOPMENT FIXTURE (scripts/dev-fixture.ts),
  * to look at the UI without a fleet. `npx electron-vite build && npx tsx scripts/dev-console.ts [peers]`
  */
-import { createDevFixtureService } from '../main/console/dev-fixture';
+import { createDevFixtureService } from './dev-fixture';
 import { startWebConsole } from '../main/console/web-server';
 
 const peers = Number(process.argv[2] ?? 1000);

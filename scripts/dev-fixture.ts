@@ -4,9 +4,10 @@
  * e2e/console-dev.spec.ts screenshots). No test that claims a feature works may use it: features
  * are verified against real daemons.
  */
-import { formatAddress, makeAddress } from '../../shared/address';
-import { mulberry32 } from '../util/random';
+import { formatAddress, makeAddress } from '../shared/address';
+import { mulberry32 } from '../main/util/random';
 import type {
+  ConsoleEvents,
   ConnectionView,
   GroupMemberView,
   GroupView,
@@ -24,9 +25,10 @@ import type {
   TrustRequestView,
   TrustState,
   TrustedPeerView,
-} from '../../shared/contract';
-import { PilotError } from '../../shared/errors';
-import { ConsoleEventHub, type ConsoleEventListener, type ConsoleService } from './service';
+} from '../shared/contract';
+import { PilotError } from '../shared/errors';
+import { Emitter } from '../shared/emitter';
+import type { ConsoleEventListener, ConsoleService } from '../main/api/service';
 
 export interface DevFixtureOptions {
   peers?: number;
@@ -68,7 +70,7 @@ function hex(rand: () => number, bytes: number): string {
 export function createDevFixtureService(opts: DevFixtureOptions = {}): DevFixtureService {
   const rand = mulberry32(opts.seed ?? 7);
   const now = opts.now ?? Date.now;
-  const hub = new ConsoleEventHub();
+  const hub = new Emitter<ConsoleEvents>();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
   const timers: ReturnType<typeof setInterval>[] = [];
   const started = now();
@@ -499,7 +501,7 @@ export function createDevFixtureService(opts: DevFixtureOptions = {}): DevFixtur
       if (!h) return Promise.reject(new PilotError('unavailable', `the development fixture does not implement ${method}`));
       return h(args);
     },
-    on: (listener: ConsoleEventListener) => hub.on(listener),
+    on: (listener: ConsoleEventListener) => hub.onAny(listener),
     close() {
       for (const t of timers) clearInterval(t);
       timers.length = 0;

@@ -319,7 +319,7 @@ export interface EventEnvelope {
   data: unknown;
 }
 
-/** A typed client over any transport (preload, WebSocket, IPC). */
+/** A typed client over any transport (the Electron preload, the WebSocket, the daemon's IPC). */
 export interface ConsoleClient {
   call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>>;
   on<E extends EventName>(event: E, handler: (data: ConsoleEvents[E]) => void): () => void;
@@ -341,23 +341,15 @@ export function isMethodName(s: unknown): s is MethodName {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(methodSchemas, s);
 }
 
-// ---- the Electron preload's shape (STYLE.md §4), derived from the maps above -----------------
+// ---- the Electron preload's shape (STYLE.md §3, §4) --------------------------------------------
 
-/** `peers.ping` -> `peers`; the preload groups methods by this prefix. */
-export type MethodDomain = MethodName extends infer M ? (M extends `${infer D}.${string}` ? D : never) : never;
-export type PilotDomainApi<D extends MethodDomain> = {
-  [M in MethodName as M extends `${D}.${infer F}` ? F : never]: (args: MethodArgs<M>) => Promise<MethodResult<M>>;
-};
-/** `peer.pathChanged` -> `onPeerPathChanged`, `log` -> `onLog`. */
-export type EventHandlerName<E extends string> = E extends `${infer A}.${infer B}` ? `on${Capitalize<A>}${Capitalize<B>}` : `on${Capitalize<E>}`;
-export type PilotEventsApi = {
-  [E in EventName as EventHandlerName<E>]: (handler: (data: ConsoleEvents[E]) => void) => () => void;
-};
 /**
- * `window.pilot` in the Electron renderer: `pilot.peers.ping({ target })`, `pilot.groups.join({ name })`,
- * `pilot.events.onPingReply(handler)` (returns an unsubscribe function). Rejections are ConsoleErrorPayload.
+ * `window.pilot` in the Electron renderer: the same ConsoleClient the web console's WebSocket client
+ * implements — `pilot.call('peers.ping', { target })`, `pilot.on('ping.reply', handler)` (returns
+ * its unsubscribe function). Rejections are plain ConsoleErrorPayload objects (they cross
+ * contextBridge, which would strip an Error's fields).
  */
-export type PilotApi = { [D in MethodDomain]: PilotDomainApi<D> } & { events: PilotEventsApi };
+export type PilotBridge = ConsoleClient;
 
-// Run-time name lists and helpers live in a zod-free module so the renderer bundle does not carry the schemas.
-export { EVENT_NAMES, EVENT_NAMES_COMPLETE, eventHandlerName, splitMethod, type EventNamesComplete } from './contract-names';
+// Run-time name lists live in a zod-free module so the renderer bundle does not carry the schemas.
+export { EVENT_NAMES, EVENT_NAMES_COMPLETE, isEventName, type EventNamesComplete } from './contract-names';

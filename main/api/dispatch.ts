@@ -1,7 +1,8 @@
 /**
- * The one place where a console request from an untrusted face (a renderer over IPC, a browser over
- * the WebSocket) is checked and executed: envelope shape, method name, arguments against
- * `methodSchemas[method]`, then the service call; every outcome becomes a ResponseEnvelope.
+ * The one place where a console request from an untrusted face (a renderer over Electron IPC, a
+ * browser over the WebSocket, pilotctl over the daemon's IPC extension) is checked and executed:
+ * envelope shape, method name, arguments against `methodSchemas[method]` — once, here — then the
+ * service call; every outcome becomes a ResponseEnvelope.
  */
 import { z } from 'zod';
 import { isMethodName, methodSchemas, type MethodArgs, type MethodName, type ResponseEnvelope } from '../../shared/contract';

@@ -5,6 +5,7 @@ import { createLogger } from '../util/log';
 import { PilotNode } from '../node/node';
 import { LogRing } from '../observe/logs';
 import { Tracer } from '../observe/tracer';
+import { dispatchRequest } from './dispatch';
 import { createNodeService, pingStats, type NodeService } from './node-service';
 import type { ConsoleEvents } from '../../shared/contract';
 import { silentLogger } from '../util/log';
@@ -68,9 +69,10 @@ describe('node service (console contract)', () => {
     expect(detail.counters.keyExchangesReceived).toBeGreaterThan(0);
   });
 
-  it('rejects invalid arguments with invalid_argument', async () => {
-    await expect(svcs[0]!.call('peers.ping', { target: '' })).rejects.toMatchObject({ code: 'invalid_argument' });
-    await expect(svcs[0]!.call('peers.ping', { target: 'x', count: 0 })).rejects.toMatchObject({ code: 'invalid_argument' });
+  it('rejects invalid arguments at the boundary (dispatch) with invalid_argument', async () => {
+    expect(await dispatchRequest(svcs[0]!, { id: 1, method: 'peers.ping', params: { target: '' } })).toMatchObject({ id: 1, ok: false, error: { code: 'invalid_argument' } });
+    expect(await dispatchRequest(svcs[0]!, { id: 2, method: 'peers.ping', params: { target: 'x', count: 0 } })).toMatchObject({ ok: false, error: { code: 'invalid_argument' } });
+    expect(await dispatchRequest(svcs[0]!, { id: 3, method: 'peers.ping', params: { target: 'no-such-host' } })).toMatchObject({ ok: false, error: { code: 'not_found' } });
     await expect(svcs[0]!.call('peers.ping', { target: 'no-such-host' })).rejects.toMatchObject({ code: 'not_found' });
   });
 

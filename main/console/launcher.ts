@@ -13,13 +13,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { PilotError } from '../../shared/errors';
-import type { EventEnvelope } from '../../shared/contract';
+import { isEventName, type ConsoleEvents, type EventEnvelope } from '../../shared/contract';
+import { Emitter } from '../../shared/emitter';
 import { startBackbone, type Backbone } from '../backbone';
 import { IpcClient, socketAnswers } from '../daemon/client';
 import { startDaemon, type RunningDaemon } from '../daemon/daemon';
 import { pilotPaths, readConfig, resolveSocketPath } from '../daemon/paths';
 import type { Logger } from '../util/log';
-import type { ConsoleService } from './service';
+import type { ConsoleService } from '../api/service';
 
 const PILOTCTL = fileURLToPath(new URL('../../bin/pilotctl.mjs', import.meta.url));
 
@@ -50,22 +51,23 @@ export const DEMO_FLEET = [
   { hostname: 'specialist-news', tags: ['news'], groups: ['research', 'trading'] },
 ] as const;
 
-/** A ConsoleService over a running daemon's IPC socket. */
+/**
+ * A ConsoleService over a running daemon's IPC socket. It does not validate: the daemon's IPC
+ * extension is the boundary there and checks every request once (main/api/dispatch.ts).
+ */
 export async function attachToDaemon(socketPath: string): Promise<{ service: ConsoleService; client: IpcClient }> {
   const client = await IpcClient.connect(socketPath);
   await client.subscribe();
-  const listeners = new Set<Parameters<ConsoleService['on']>[0]>();
+  const events = new Emitter<ConsoleEvents>();
   client.on('event', (env: EventEnvelope) => {
-    for (const l of listeners) l(env.event, env.data as never);
+    // The daemon sends only contract events (it subscribes by name); the payload is its own.
+    if (isEventName(env.event)) events.emit(env.event, env.data as never);
   });
   return {
     client,
     service: {
       call: (method, args) => client.call(method, args),
-      on(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
+      on: (listener) => events.onAny(listener),
     },
   };
 }

@@ -4,17 +4,18 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import type { MethodArgs, MethodName, MethodResult, PeerView, ResponseEnvelope } from '../../shared/contract';
+import type { ConsoleEvents, MethodArgs, MethodName, MethodResult, PeerView, ResponseEnvelope } from '../../shared/contract';
 import { PilotError } from '../../shared/errors';
-import { ConsoleEventHub, type ConsoleService } from './service';
+import { Emitter } from '../../shared/emitter';
+import type { ConsoleService } from '../api/service';
 import { startWebConsole, type WebConsole } from './web-server';
 
 // Transport tests: the service here only records what reached it; features are verified elsewhere
 // against a real node.
 class RecordingService implements ConsoleService {
-  readonly hub = new ConsoleEventHub();
+  readonly hub = new Emitter<ConsoleEvents>();
   readonly calls: { method: MethodName; args: unknown }[] = [];
-  on = this.hub.on.bind(this.hub);
+  on = this.hub.onAny.bind(this.hub);
   async call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>> {
     this.calls.push({ method, args });
     if (method === 'peers.inspect') throw new PilotError('not_found', 'no such peer', 'ping it first');

@@ -14,8 +14,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { EventEnvelope, ResponseEnvelope } from '../../shared/contract';
 import { PilotError } from '../../shared/errors';
-import { dispatchRequest } from './dispatch';
-import type { ConsoleService } from './service';
+import { dispatchRequest } from '../api/dispatch';
+import type { ConsoleService } from '../api/service';
 
 export interface WebConsoleOptions {
   service: ConsoleService;

@@ -11,7 +11,7 @@ import { createLogger, jsonLineSink, type Logger, type LogLevel } from '../util/
 import { PilotNode } from '../node/node';
 import { LogRing } from '../observe/logs';
 import { Tracer } from '../observe/tracer';
-import { createNodeService, type NodeService } from '../console/node-service';
+import { createNodeService, type NodeService } from '../api/node-service';
 import { IpcServer } from './ipc-server';
 import { ensureHome, removePid, writePid, type PilotPaths } from './paths';
 import { startBuiltinServices, type BuiltinServices } from './services';

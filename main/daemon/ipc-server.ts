@@ -16,8 +16,8 @@ import { decodeIpc, encodeIpc, HANDSHAKE_SUB, IPC_ERROR_CODE, ipcJson, jsonBytes
 import type { Logger } from '../util/log';
 import type { PilotNode, DatagramMessage } from '../node/node';
 import type { PilotStream } from '../node/stream';
-import { execute, validateCall } from '../console/dispatch';
-import type { ConsoleService } from '../console/service';
+import { execute, validateCall } from '../api/dispatch';
+import type { ConsoleService } from '../api/service';
 import { buildInfo } from './info';
 import { socketAnswers } from './client';
 import { validateWebhookUrl, type WebhookPoster } from './webhook';

@@ -6,7 +6,7 @@
 import type { Logger } from '../util/log';
 import type { PilotNode } from '../node/node';
 import { startServices, type Services } from '../node/services';
-import { adaptServices, type ServicesAdapter } from '../console/services-adapter';
+import { adaptServices, type ServicesAdapter } from '../api/services-adapter';
 
 export interface BuiltinServices {
   services: Services;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { IpcMainInvokeEvent } from 'electron';
-import type { MethodArgs, MethodName, MethodResult, ResponseEnvelope } from '../../shared/contract';
-import { ConsoleEventHub, type ConsoleService } from '../console/service';
+import type { ConsoleEvents, MethodArgs, MethodName, MethodResult, ResponseEnvelope } from '../../shared/contract';
+import { Emitter } from '../../shared/emitter';
+import type { ConsoleService } from '../api/service';
 import { CALL_CHANNEL, EVENT_CHANNEL } from './channels';
 import { registerConsoleIpc, trustedRendererUrl } from './ipc';
 
@@ -13,14 +14,14 @@ function setup() {
     handle: (ch: string, h: Handler) => void handlers.set(ch, h),
     removeHandler: (ch: string) => void handlers.delete(ch),
   };
-  const hub = new ConsoleEventHub();
+  const hub = new Emitter<ConsoleEvents>();
   const calls: [MethodName, unknown][] = [];
   const service: ConsoleService = {
     async call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>> {
       calls.push([method, args]);
       return { name: 'OPS' } as MethodResult<M>;
     },
-    on: (l) => hub.on(l),
+    on: (l) => hub.onAny(l),
   };
   const sent: [string, unknown][] = [];
   const win = { destroyed: false, send: (ch: string, d: unknown) => void sent.push([ch, d]), isDestroyed() { return this.destroyed; } };

@@ -5,8 +5,8 @@
  */
 import type { IpcMain, IpcMainInvokeEvent, WebContents } from 'electron';
 import type { EventEnvelope, ResponseEnvelope } from '../../shared/contract';
-import { dispatchRequest } from '../console/dispatch';
-import type { ConsoleService } from '../console/service';
+import { dispatchRequest } from '../api/dispatch';
+import type { ConsoleService } from '../api/service';
 import { CALL_CHANNEL, EVENT_CHANNEL } from './channels';
 
 export interface ConsoleIpcOptions {

@@ -1,7 +1,7 @@
 import { app, BrowserWindow, ipcMain } from 'electron';
 import { join } from 'node:path';
 import { launchConsole, type LaunchedConsole } from '../console/launcher';
-import { unavailableService, type ConsoleService } from '../console/service';
+import { unavailableService, type ConsoleService } from '../api/service';
 import { createLogger, jsonLineSink } from '../util/log';
 import { registerConsoleIpc, trustedRendererUrl } from './ipc';
 

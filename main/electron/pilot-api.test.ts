@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_NAMES, METHOD_NAMES, eventHandlerName, splitMethod, type ConsoleEvent, type RequestEnvelope, type ResponseEnvelope } from '../../shared/contract';
+import type { ConsoleEvent, RequestEnvelope, ResponseEnvelope } from '../../shared/contract';
 import { buildPilotApi } from './pilot-api';
 
 function transport(answer: (r: RequestEnvelope) => ResponseEnvelope | Promise<ResponseEnvelope>) {
@@ -22,29 +22,19 @@ function transport(answer: (r: RequestEnvelope) => ResponseEnvelope | Promise<Re
   };
 }
 
-describe('contract helpers', () => {
-  it('names preload members from the contract', () => {
-    expect(splitMethod('peers.ping')).toEqual({ domain: 'peers', name: 'ping' });
-    expect(eventHandlerName('peer.pathChanged')).toBe('onPeerPathChanged');
-    expect(eventHandlerName('log')).toBe('onLog');
-  });
-});
-
 describe('buildPilotApi (window.pilot)', () => {
-  it('has one named method per contract method, grouped by domain, and one onX per event', () => {
-    const api = buildPilotApi(transport((r) => ({ id: r.id, ok: true, result: null })).t) as unknown as Record<string, Record<string, unknown>>;
-    for (const m of METHOD_NAMES) {
-      const { domain, name } = splitMethod(m);
-      expect(typeof api[domain]?.[name], m).toBe('function');
-    }
-    for (const e of EVENT_NAMES) expect(typeof api['events']?.[eventHandlerName(e)], e).toBe('function');
+  it('is the contract client: call and on, plain functions only (contextBridge copies it)', () => {
+    const api = buildPilotApi(transport((r) => ({ id: r.id, ok: true, result: null })).t);
+    expect(Object.keys(api).sort()).toEqual(['call', 'on']);
+    expect(typeof api.call).toBe('function');
+    expect(typeof api.on).toBe('function');
   });
 
   it('sends envelopes and resolves with the result', async () => {
     const tr = transport((r) => ({ id: r.id, ok: true, result: { method: r.method } }));
     const api = buildPilotApi(tr.t);
-    expect(await api.peers.ping({ target: 'alpha', count: 2 })).toEqual({ method: 'peers.ping' });
-    expect(await api.groups.join({ name: 'OPS' })).toEqual({ method: 'groups.join' });
+    expect(await api.call('peers.ping', { target: 'alpha', count: 2 })).toEqual({ method: 'peers.ping' });
+    expect(await api.call('groups.join', { name: 'OPS' })).toEqual({ method: 'groups.join' });
     expect(tr.sent).toEqual([
       { id: 1, method: 'peers.ping', params: { target: 'alpha', count: 2 } },
       { id: 2, method: 'groups.join', params: { name: 'OPS' } },
@@ -53,25 +43,32 @@ describe('buildPilotApi (window.pilot)', () => {
 
   it('rejects with a plain, cloneable error object carrying the code', async () => {
     const api = buildPilotApi(transport((r) => ({ id: r.id, ok: false, error: { code: 'invalid_argument', message: 'bad' } })).t);
-    const err: unknown = await api.peers.inspect({ nodeId: 1 }).catch((e: unknown) => e);
+    const err: unknown = await api.call('peers.inspect', { nodeId: 1 }).catch((e: unknown) => e);
     expect(err).toEqual({ code: 'invalid_argument', message: 'bad' });
     expect(err).not.toBeInstanceOf(Error);
     const broken = buildPilotApi({ invoke: () => Promise.reject(new Error('ipc gone')), subscribe: () => () => undefined });
-    await expect(broken.node.info({})).rejects.toEqual({ code: 'unavailable', message: 'ipc gone' });
+    await expect(broken.call('node.info', {})).rejects.toEqual({ code: 'unavailable', message: 'ipc gone' });
   });
 
-  it('onX delivers its event only, returns an unsubscribe, and shares one IPC listener', () => {
+  it('on delivers its event only, returns an unsubscribe, and shares one IPC listener', () => {
     const tr = transport((r) => ({ id: r.id, ok: true, result: null }));
     const api = buildPilotApi(tr.t);
     const got: unknown[] = [];
-    const off = api.events.onPingReply((d) => got.push(d));
-    api.events.onLog(() => undefined);
+    const off = api.on('ping.reply', (d) => got.push(d));
+    api.on('log', () => undefined);
     expect(tr.listeners.size).toBe(1);
     const reply = { target: 'a', nodeId: 2, reply: { seq: 0, rttMs: 1 } };
     tr.emit({ event: 'ping.reply', data: reply });
     tr.emit({ event: 'log', data: { t: '', level: 'info', msg: '', fields: {} } });
+    tr.emit({ event: 'not.an.event', data: {} } as unknown as ConsoleEvent);
     off();
     tr.emit({ event: 'ping.reply', data: reply });
     expect(got).toEqual([reply]);
+  });
+
+  it('refuses a non-function handler and an unknown event name from the page', () => {
+    const api = buildPilotApi(transport((r) => ({ id: r.id, ok: true, result: null })).t);
+    expect(() => api.on('log', 'nope' as never)).toThrow();
+    expect(() => api.on('shell.exec' as never, () => undefined)).toThrow();
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Exposes `window.pilot` to the sandboxed renderer: named, typed console methods grouped by domain
- * (`pilot.peers.ping({ target })`) and `pilot.events.onX(handler)` subscriptions that return an
- * unsubscribe function. Never raw ipcRenderer; main validates every payload (ipc.ts).
+ * Exposes `window.pilot` to the sandboxed renderer: the contract's typed client,
+ * `pilot.call(method, args)` and `pilot.on(event, handler)` (returns an unsubscribe function) — the
+ * same client the web console runs over its WebSocket. Never raw ipcRenderer; main validates every
+ * payload once (ipc.ts -> main/api/dispatch.ts).
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { ConsoleEvent, RequestEnvelope, ResponseEnvelope } from '../../shared/contract';

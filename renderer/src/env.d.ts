@@ -1,9 +1,9 @@
 /// <reference types="vite/client" />
-import type { PilotApi } from '../../shared/contract';
+import type { PilotBridge } from '../../shared/contract';
 
 declare global {
   interface Window {
     /** Present in the Electron app (main/electron/preload.ts); absent in the web console. */
-    pilot?: PilotApi;
+    pilot?: PilotBridge;
   }
 }

@@ -1,4 +1,7 @@
 import type { ConsoleErrorPayload } from '../../../shared/contract';
+import { isErrorPayload } from '../../../shared/envelope-client';
+
+export { isErrorPayload };
 
 /** A failed console call: `code` is one of the contract's error codes (`not_found`, `timeout`, …). */
 export class ConsoleCallError extends Error {
@@ -11,10 +14,6 @@ export class ConsoleCallError extends Error {
     this.code = payload.code;
     this.hint = payload.hint;
   }
-}
-
-export function isErrorPayload(x: unknown): x is ConsoleErrorPayload {
-  return typeof x === 'object' && x !== null && typeof (x as { code?: unknown }).code === 'string' && typeof (x as { message?: unknown }).message === 'string';
 }
 
 /** Anything a call rejected with, as a ConsoleCallError. */

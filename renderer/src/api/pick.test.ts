@@ -1,46 +1,37 @@
 import { describe, expect, it } from 'vitest';
-import type { PilotApi } from '../../../shared/contract';
+import type { ConsoleEvent, PilotBridge, RequestEnvelope, ResponseEnvelope } from '../../../shared/contract';
+import { createEnvelopeClient } from '../../../shared/envelope-client';
 import { ConsoleCallError } from './errors';
 import { apiUrlFor, pickClient } from './pick';
-import { preloadClient } from './preload';
 
-// A stand-in for what main/electron/pilot-api.ts exposes as window.pilot: the same shape.
-function fakePilot(): { pilot: PilotApi; calls: [string, unknown][]; emit: (name: string, data: unknown) => void } {
-  const calls: [string, unknown][] = [];
-  const subs = new Map<string, Set<(d: unknown) => void>>();
-  const domain = (d: string) =>
-    new Proxy(
-      {},
-      {
-        get: (_t, name: string) => async (args: unknown) => {
-          calls.push([`${d}.${name}`, args]);
-          if (name === 'inspect') throw { code: 'not_found', message: 'no such peer' };
-          return { ok: `${d}.${name}` };
-        },
-      },
-    );
-  const events = new Proxy(
-    {},
-    {
-      get: (_t, name: string) => (h: (d: unknown) => void) => {
-        const set = subs.get(name) ?? new Set();
-        subs.set(name, set);
-        set.add(h);
-        return () => set.delete(h);
-      },
+// window.pilot as the preload builds it (main/electron/pilot-api.ts): the shared envelope client over
+// a fake IPC that answers like main does.
+function fakePilot(): { pilot: PilotBridge; sent: RequestEnvelope[]; emit: (e: ConsoleEvent) => void } {
+  const sent: RequestEnvelope[] = [];
+  const listeners = new Set<(e: ConsoleEvent) => void>();
+  const pilot = createEnvelopeClient({
+    request: async (r): Promise<ResponseEnvelope> => {
+      sent.push(r);
+      if (r.method === 'peers.inspect') return { id: r.id, ok: false, error: { code: 'not_found', message: 'no such peer' } };
+      return { id: r.id, ok: true, result: { ok: r.method } };
     },
-  );
-  const pilot = { node: domain('node'), peers: domain('peers'), groups: domain('groups'), events } as unknown as PilotApi;
-  return { pilot, calls, emit: (name, data) => subs.get(name)?.forEach((h) => h(data)) };
+    subscribe: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  });
+  return { pilot, sent, emit: (e) => listeners.forEach((l) => l(e)) };
 }
 
-describe('preloadClient', () => {
-  it('routes contract methods to window.pilot.<domain>.<name>', async () => {
+const electronPage = (pilot: PilotBridge) => ({ pilot, location: { protocol: 'file:', host: '', search: '' } });
+
+describe('the Electron client (window.pilot)', () => {
+  it('calls contract methods through pilot.call', async () => {
     const f = fakePilot();
-    const c = preloadClient(f.pilot);
+    const c = pickClient(electronPage(f.pilot))!;
     expect(await c.call('peers.ping', { target: 'alpha', count: 3 })).toEqual({ ok: 'peers.ping' });
     expect(await c.call('groups.join', { name: 'BACKBONE' })).toEqual({ ok: 'groups.join' });
-    expect(f.calls).toEqual([
+    expect(f.sent.map((r) => [r.method, r.params])).toEqual([
       ['peers.ping', { target: 'alpha', count: 3 }],
       ['groups.join', { name: 'BACKBONE' }],
     ]);
@@ -49,20 +40,20 @@ describe('preloadClient', () => {
   });
 
   it('turns the preload’s plain-object rejections into ConsoleCallError', async () => {
-    const err = await preloadClient(fakePilot().pilot).call('peers.inspect', { nodeId: 4 }).catch((e: unknown) => e);
+    const err = await pickClient(electronPage(fakePilot().pilot))!.call('peers.inspect', { nodeId: 4 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConsoleCallError);
     expect(err).toMatchObject({ code: 'not_found', message: 'no such peer' });
   });
 
-  it('subscribes through pilot.events.onX and unsubscribes', () => {
+  it('subscribes through pilot.on and unsubscribes', () => {
     const f = fakePilot();
-    const c = preloadClient(f.pilot);
+    const c = pickClient(electronPage(f.pilot))!;
     const got: unknown[] = [];
     const off = c.on('peer.pathChanged', (e) => got.push(e));
-    f.emit('onPeerPathChanged', { nodeId: 1 });
+    f.emit({ event: 'peer.pathChanged', data: { nodeId: 1, from: 'relay', to: 'direct' } });
     off();
-    f.emit('onPeerPathChanged', { nodeId: 2 });
-    expect(got).toEqual([{ nodeId: 1 }]);
+    f.emit({ event: 'peer.pathChanged', data: { nodeId: 2, from: 'relay', to: 'direct' } });
+    expect(got).toEqual([{ nodeId: 1, from: 'relay', to: 'direct' }]);
   });
 });
 
@@ -74,7 +65,7 @@ describe('pickClient', () => {
   });
 
   it('prefers the Electron preload and has nothing without preload or token', () => {
-    expect(pickClient({ pilot: fakePilot().pilot, location: { protocol: 'file:', host: '', search: '' } })?.kind).toBe('electron');
+    expect(pickClient(electronPage(fakePilot().pilot))?.kind).toBe('electron');
     expect(pickClient({ location: { protocol: 'http:', host: 'x', search: '' } })).toBeUndefined();
   });
 });

@@ -1,10 +1,10 @@
-import type { PilotApi } from '../../../shared/contract';
-import { preloadClient } from './preload';
+import type { PilotBridge } from '../../../shared/contract';
+import { ALWAYS_OPEN, consoleTransport } from './transport';
 import type { ConsoleTransport } from './types';
 import { websocketClient, type WebSocketClientOptions } from './websocket';
 
 export interface PageEnvironment {
-  pilot?: PilotApi | undefined;
+  pilot?: PilotBridge | undefined;
   location: { protocol: string; host: string; search: string };
 }
 
@@ -18,7 +18,7 @@ export function apiUrlFor(location: PageEnvironment['location']): string | undef
 
 /** Electron's preload when the page has one, else the web console's WebSocket; undefined when neither. */
 export function pickClient(env: PageEnvironment, wsOptions?: WebSocketClientOptions): ConsoleTransport | undefined {
-  if (env.pilot) return preloadClient(env.pilot);
+  if (env.pilot) return consoleTransport('electron', env.pilot, ALWAYS_OPEN);
   const url = apiUrlFor(env.location);
   return url ? websocketClient(url, wsOptions) : undefined;
 }

@@ -1,11 +1,14 @@
 /**
- * The web console's client: the contract's envelopes over one WebSocket to `/api?token=…`. Calls
- * made while (re)connecting wait for the socket; calls in flight when it drops fail with
- * `unavailable`; the socket reconnects with capped, jittered backoff and reports its status.
+ * The web console's link: the contract's envelopes over one WebSocket to `/api?token=…`, under the
+ * same client the Electron preload runs (shared/envelope-client.ts). Requests made while
+ * (re)connecting wait for the socket; requests in flight when it drops fail with `unavailable`; the
+ * socket reconnects with capped, jittered backoff and reports its status.
  */
-import type { ConsoleEvents, EventName, MethodArgs, MethodName, MethodResult, RequestEnvelope } from '../../../shared/contract';
-import { EVENT_NAMES } from '../../../shared/contract-names';
-import { ConsoleCallError, isErrorPayload } from './errors';
+import type { ConsoleErrorPayload, EventEnvelope, RequestEnvelope, ResponseEnvelope } from '../../../shared/contract';
+import { isEventName } from '../../../shared/contract-names';
+import { Emitter } from '../../../shared/emitter';
+import { createEnvelopeClient, isErrorPayload, type EnvelopeLink } from '../../../shared/envelope-client';
+import { consoleTransport, type LinkState } from './transport';
 import type { ConnectionStatus, ConsoleTransport } from './types';
 
 /** The part of the DOM WebSocket this client uses (the `ws` package's client fits too, for tests). */
@@ -32,18 +35,25 @@ export interface WebSocketClientOptions {
 }
 
 const OPEN = 1;
-const KNOWN_EVENTS = new Set<string>(EVENT_NAMES);
 
 interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: ConsoleCallError) => void;
+  resolve: (v: ResponseEnvelope) => void;
+  reject: (e: ConsoleErrorPayload) => void;
 }
 interface Queued extends Pending {
   envelope: RequestEnvelope;
   timer: ReturnType<typeof setTimeout>;
 }
 
+const unavailable = (message: string): ConsoleErrorPayload => ({ code: 'unavailable', message });
+
+/** The console client over a WebSocket to `url`. */
 export function websocketClient(url: string, opts: WebSocketClientOptions = {}): ConsoleTransport {
+  const { link, state } = websocketLink(url, opts);
+  return consoleTransport('websocket', createEnvelopeClient(link), state);
+}
+
+export function websocketLink(url: string, opts: WebSocketClientOptions = {}): { link: EnvelopeLink; state: LinkState } {
   const connect: WebSocketFactory = opts.connect ?? ((u) => new WebSocket(u) as unknown as WebSocketLike);
   const initialBackoff = opts.initialBackoffMs ?? 250;
   const maxBackoff = opts.maxBackoffMs ?? 5000;
@@ -55,16 +65,15 @@ export function websocketClient(url: string, opts: WebSocketClientOptions = {}):
   let attempt = 0;
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let closedByUser = false;
-  let nextId = 1;
   const inFlight = new Map<number, Pending>();
   const queue: Queued[] = [];
-  const statusListeners = new Set<(s: ConnectionStatus, detail?: string) => void>();
-  const handlers = new Map<EventName, Set<(data: unknown) => void>>();
+  const statusEvents = new Emitter<{ status: { status: ConnectionStatus; detail: string | undefined } }>();
+  const events = new Emitter<{ event: EventEnvelope }>();
 
   const setStatus = (s: ConnectionStatus, detail?: string): void => {
     if (s === status) return;
     status = s;
-    for (const l of [...statusListeners]) l(s, detail);
+    statusEvents.emit('status', { status: s, detail });
   };
 
   const send = (sock: WebSocketLike, p: Pending, envelope: RequestEnvelope): void => {
@@ -73,7 +82,7 @@ export function websocketClient(url: string, opts: WebSocketClientOptions = {}):
       sock.send(JSON.stringify(envelope));
     } catch (e) {
       inFlight.delete(envelope.id);
-      p.reject(new ConsoleCallError({ code: 'unavailable', message: e instanceof Error ? e.message : String(e) }));
+      p.reject(unavailable(e instanceof Error ? e.message : String(e)));
     }
   };
 
@@ -86,21 +95,16 @@ export function websocketClient(url: string, opts: WebSocketClientOptions = {}):
       return;
     }
     if (typeof msg !== 'object' || msg === null) return;
-    if ('event' in msg && typeof msg.event === 'string') {
-      if (!KNOWN_EVENTS.has(msg.event)) return;
-      const data = 'data' in msg ? msg.data : undefined;
-      for (const h of [...(handlers.get(msg.event as EventName) ?? [])]) h(data);
+    if ('event' in msg) {
+      if (isEventName(msg.event)) events.emit('event', { event: msg.event, data: 'data' in msg ? msg.data : undefined });
       return;
     }
     if (!('id' in msg) || typeof msg.id !== 'number' || !('ok' in msg)) return;
     const p = inFlight.get(msg.id);
     if (!p) return;
     inFlight.delete(msg.id);
-    if (msg.ok === true) p.resolve('result' in msg ? msg.result : undefined);
-    else {
-      const err = 'error' in msg && isErrorPayload(msg.error) ? msg.error : { code: 'internal', message: 'malformed error response' };
-      p.reject(new ConsoleCallError(err));
-    }
+    if (msg.ok === true) p.resolve({ id: msg.id, ok: true, result: 'result' in msg ? msg.result : undefined });
+    else p.resolve({ id: msg.id, ok: false, error: 'error' in msg && isErrorPayload(msg.error) ? msg.error : { code: 'internal', message: 'malformed error response' } });
   };
 
   const open = (): void => {
@@ -131,7 +135,7 @@ export function websocketClient(url: string, opts: WebSocketClientOptions = {}):
       socket = undefined;
       const lost = [...inFlight.values()];
       inFlight.clear();
-      for (const p of lost) p.reject(new ConsoleCallError({ code: 'unavailable', message: 'connection to the console lost' }));
+      for (const p of lost) p.reject(unavailable('connection to the console lost'));
       if (closedByUser) return;
       scheduleReconnect(ev.reason || `closed (${ev.code})`);
     };
@@ -147,63 +151,51 @@ export function websocketClient(url: string, opts: WebSocketClientOptions = {}):
 
   open();
 
-  return {
-    kind: 'websocket',
-    status: () => status,
-    onStatus(listener) {
-      statusListeners.add(listener);
-      return () => {
-        statusListeners.delete(listener);
-      };
-    },
-    call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>> {
-      return new Promise<MethodResult<M>>((resolve, reject) => {
-        if (closedByUser) {
-          reject(new ConsoleCallError({ code: 'unavailable', message: 'console client closed' }));
-          return;
-        }
-        const envelope: RequestEnvelope = { id: nextId++, method, params: args };
-        // The server answers `method` with MethodResult<M>; the envelope itself is untyped on the wire.
-        const p: Pending = { resolve: (v) => resolve(v as MethodResult<M>), reject };
-        if (socket && socket.readyState === OPEN && status === 'open') {
-          send(socket, p, envelope);
-          return;
-        }
-        const q: Queued = {
-          ...p,
-          envelope,
-          timer: setTimeout(() => {
-            const i = queue.indexOf(q);
-            if (i >= 0) queue.splice(i, 1);
-            reject(new ConsoleCallError({ code: 'unavailable', message: 'not connected to the console' }));
-          }, queueTimeout),
-        };
-        queue.push(q);
-      });
-    },
-    on<E extends EventName>(event: E, handler: (data: ConsoleEvents[E]) => void): () => void {
-      let set = handlers.get(event);
-      if (!set) handlers.set(event, (set = new Set()));
-      const wrapped = (data: unknown): void => handler(data as ConsoleEvents[E]);
-      set.add(wrapped);
-      return () => {
-        set.delete(wrapped);
-      };
-    },
-    close() {
-      if (closedByUser) return;
-      closedByUser = true;
-      if (reconnectTimer !== undefined) clearTimeout(reconnectTimer);
-      for (const q of queue.splice(0)) {
-        clearTimeout(q.timer);
-        q.reject(new ConsoleCallError({ code: 'unavailable', message: 'console client closed' }));
+  const request = (envelope: RequestEnvelope): Promise<ResponseEnvelope> =>
+    new Promise<ResponseEnvelope>((resolve, reject) => {
+      if (closedByUser) {
+        reject(unavailable('console client closed'));
+        return;
       }
-      const sock = socket;
-      socket = undefined;
-      sock?.close(1000, 'bye');
-      for (const p of inFlight.values()) p.reject(new ConsoleCallError({ code: 'unavailable', message: 'console client closed' }));
-      inFlight.clear();
-      setStatus('closed');
+      const p: Pending = { resolve, reject };
+      if (socket && socket.readyState === OPEN && status === 'open') {
+        send(socket, p, envelope);
+        return;
+      }
+      const q: Queued = {
+        ...p,
+        envelope,
+        timer: setTimeout(() => {
+          const i = queue.indexOf(q);
+          if (i >= 0) queue.splice(i, 1);
+          reject(unavailable('not connected to the console'));
+        }, queueTimeout),
+      };
+      queue.push(q);
+    });
+
+  const close = (): void => {
+    if (closedByUser) return;
+    closedByUser = true;
+    if (reconnectTimer !== undefined) clearTimeout(reconnectTimer);
+    for (const q of queue.splice(0)) {
+      clearTimeout(q.timer);
+      q.reject(unavailable('console client closed'));
+    }
+    const sock = socket;
+    socket = undefined;
+    sock?.close(1000, 'bye');
+    for (const p of inFlight.values()) p.reject(unavailable('console client closed'));
+    inFlight.clear();
+    setStatus('closed');
+  };
+
+  return {
+    link: { request, subscribe: (listener) => events.on('event', listener) },
+    state: {
+      status: () => status,
+      onStatus: (listener) => statusEvents.on('status', (s) => listener(s.status, s.detail)),
+      close,
     },
   };
 }
