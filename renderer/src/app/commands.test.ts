@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MethodArgs, MethodName, MethodResult } from '../../../shared/contract';
 import type { ConsoleTransport } from '../api/types';
+import { pingAnswered } from '../store/pings/actions';
 import { getState, resetStore } from '../store/root';
 import type { NodeInfoView } from '../../../shared/contract';
 import { group } from '../testing/fixtures';
@@ -48,8 +49,15 @@ describe('commands', () => {
     expect(getState().groups.errors['TRADING']).toBe('join: groups.join refused');
   });
 
-  it('pingPeer passes count and interval and records the report', async () => {
-    const { t, seen } = answering({ 'peers.ping': ({ target }) => ({ target, address: 'a', nodeId: 4, replies: [{ seq: 0, rttMs: 1, path: 'direct' }], stats: { sent: 1, received: 1, minMs: 1 } }) });
+  it('pingPeer passes count and interval; its replies are the ping.reply events, not repeated from the result', async () => {
+    const reply = { seq: 0, rttMs: 1, path: 'direct' } as const;
+    const { t, seen } = answering({
+      'peers.ping': ({ target }) => {
+        expect(getState().pings.byPeer[4]?.running).toBeDefined();
+        pingAnswered({ nodeId: 4, target, reply }); // what sync.ts does with the event while the ping runs
+        return { target, address: 'a', nodeId: 4, replies: [reply], stats: { sent: 1, received: 1, minMs: 1 } };
+      },
+    });
     setClient(t);
     await pingPeer(4, 'alpha', { count: 3, intervalMs: 100 });
     expect(seen[0]?.[1]).toMatchObject({ target: 'alpha', count: 3, intervalMs: 100 });

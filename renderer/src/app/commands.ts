@@ -62,12 +62,15 @@ export const DEFAULT_PING: PingOptions = { count: 10, intervalMs: 250 };
 
 const continuous = new Set<number>();
 
-/** Sends `count` echo requests to a peer; replies stream into the store as `ping.reply` events. */
+/**
+ * Sends `count` echo requests to a peer. Its replies reach the store one way only, as `ping.reply`
+ * events while it runs (sync.ts); the call's end just ends the run.
+ */
 export async function pingPeer(nodeId: number, target: string, opts: PingOptions = DEFAULT_PING): Promise<void> {
   const run = pingStarted(nodeId, target);
   try {
-    const report = await getClient().call('peers.ping', { target, count: opts.count, intervalMs: opts.intervalMs, timeoutMs: Math.max(10_000, opts.count * (opts.intervalMs + 5000)) });
-    pingFinished(nodeId, run, report);
+    await getClient().call('peers.ping', { target, count: opts.count, intervalMs: opts.intervalMs, timeoutMs: Math.max(10_000, opts.count * (opts.intervalMs + 5000)) });
+    pingFinished(nodeId, run);
   } catch (e) {
     pingFailed(nodeId, run, toCallError(e).message);
   }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PingReport } from '../../../../shared/contract';
 import { LIMITS } from '../ring';
 import { pingsReducer } from './reducer';
-import { currentPath, latencyStats, percentile } from './selectors';
+import { currentPath, latencyStats } from './selectors';
 import { initialPingsState, type PingsState } from './state';
 
 const started = (): PingsState => pingsReducer(initialPingsState, { type: 'pingStarted', nodeId: 7, target: 'alpha', run: 1, at: 0 });
@@ -50,14 +49,14 @@ describe('pings reducer', () => {
     expect(s.byPeer[7]?.marks).toEqual([{ at: 5, from: 'relay', to: 'direct' }]);
   });
 
-  it('pingFinished fills in replies that did not stream, without duplicating those that did', () => {
+  it('pingFinished ends the run and adds nothing: replies arrive as events only', () => {
     let s = started();
     s = answer(s, 0, 1);
-    const report: PingReport = { target: 'alpha', address: 'x', nodeId: 7, replies: [{ seq: 0, rttMs: 1, path: 'direct' }, { seq: 1, rttMs: 2, path: 'direct' }], stats: { sent: 2, received: 2 } };
-    s = pingsReducer(s, { type: 'pingFinished', nodeId: 7, run: 1, report, at: 500 });
+    s = answer(s, 1, 2);
+    s = pingsReducer(s, { type: 'pingFinished', nodeId: 7, run: 1, at: 500 });
     expect(s.byPeer[7]?.samples.map((x) => x.seq)).toEqual([0, 1]);
     expect(s.byPeer[7]?.running).toBeUndefined();
-    expect(s.byPeer[7]?.lastReport).toBe(report);
+    expect(pingsReducer(s, { type: 'pingFinished', nodeId: 7, run: 1, at: 600 })).toBe(s);
   });
 
   it('a finished older run does not stop a newer one', () => {
@@ -88,14 +87,6 @@ describe('pings reducer', () => {
 });
 
 describe('latency stats', () => {
-  it('nearest-rank percentiles', () => {
-    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect(percentile(xs, 50)).toBe(50);
-    expect(percentile(xs, 99)).toBe(99);
-    expect(percentile([3], 99)).toBe(3);
-    expect(percentile([], 50)).toBeUndefined();
-  });
-
   it('min / median / p99 / loss over samples', () => {
     const samples = [4, 1, 3, undefined, 2].map((rttMs, seq) => (rttMs === undefined ? { run: 1, seq, at: seq } : { run: 1, seq, at: seq, rttMs }));
     expect(latencyStats(samples)).toEqual({ sent: 5, received: 4, lossPct: 20, minMs: 1, medianMs: 2, p99Ms: 4, maxMs: 4, lastMs: 2 });

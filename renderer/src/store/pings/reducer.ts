@@ -56,14 +56,12 @@ export function pingsReducer(state: PingsState, action: RootAction): PingsState 
       return put(state, { ...p, samples: appendBounded(p.samples, [sampleOf(action.reply, run, action.at)], LIMITS.pingSamples) });
     }
     case 'pingFinished': {
-      let p = state.byPeer[action.nodeId] ?? emptyPeer(action.nodeId, action.report.target);
-      // Replies already streamed in as events are not added twice; a transport without events fills in here.
-      const have = new Set(p.samples.filter((s) => s.run === action.run).map((s) => s.seq));
-      const missing = action.report.replies.filter((r) => !have.has(r.seq));
-      for (const r of missing) if (r.path) p = markPath(p, r.path, action.at);
-      p = { ...p, samples: appendBounded(p.samples, missing.map((r) => sampleOf(r, action.run, action.at)), LIMITS.pingSamples), lastReport: action.report };
-      if (p.running === action.run) delete p.running;
-      return put(state, p);
+      // The replies came as ping.reply events (the one way they arrive); the call's end ends the run.
+      const p = state.byPeer[action.nodeId];
+      if (!p || p.running !== action.run) return state;
+      const next: PeerPings = { ...p };
+      delete next.running;
+      return put(state, next);
     }
     case 'pingFailed': {
       const p = state.byPeer[action.nodeId];

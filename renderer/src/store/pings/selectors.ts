@@ -1,40 +1,24 @@
+import { rttStats, type RttStats } from '../../../../shared/ping-stats';
 import type { RootState } from '../root';
 import type { PeerPings, PingSample } from './state';
 
 export const selectPeerPings = (nodeId: number) => (s: RootState): PeerPings | undefined => s.pings.byPeer[nodeId];
 
-export interface LatencyStats {
-  sent: number;
-  received: number;
+export interface LatencyStats extends RttStats {
   lossPct: number;
-  minMs?: number;
-  medianMs?: number;
-  p99Ms?: number;
-  maxMs?: number;
   lastMs?: number;
 }
 
-/** Nearest-rank percentile over sorted values. */
-export function percentile(sorted: readonly number[], p: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
-
+/** The node's statistics (shared/ping-stats.ts) over the samples, plus loss and the latest RTT. */
 export function latencyStats(samples: readonly PingSample[]): LatencyStats {
-  const rtts = samples.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs]));
-  const sorted = [...rtts].sort((a, b) => a - b);
-  const stats: LatencyStats = {
-    sent: samples.length,
-    received: rtts.length,
-    lossPct: samples.length ? (100 * (samples.length - rtts.length)) / samples.length : 0,
-  };
-  if (sorted.length) {
-    stats.minMs = sorted[0];
-    stats.maxMs = sorted[sorted.length - 1];
-    stats.medianMs = percentile(sorted, 50);
-    stats.p99Ms = percentile(sorted, 99);
-    stats.lastMs = rtts[rtts.length - 1];
+  const stats: LatencyStats = { ...rttStats(samples.map((s) => s.rttMs)), lossPct: 0 };
+  if (stats.sent) stats.lossPct = (100 * (stats.sent - stats.received)) / stats.sent;
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const rtt = samples[i]?.rttMs;
+    if (rtt !== undefined) {
+      stats.lastMs = rtt;
+      break;
+    }
   }
   return stats;
 }

@@ -1,4 +1,4 @@
-import type { PathKind, PingReply, PingReport } from '../../../../shared/contract';
+import type { PathKind, PingReply } from '../../../../shared/contract';
 
 export interface PingSample {
   /** Which ping run of this page produced it (0: a ping started elsewhere, e.g. pilotctl). */
@@ -24,7 +24,6 @@ export interface PeerPings {
   lastRun: number;
   samples: PingSample[];
   marks: PathMark[];
-  lastReport?: PingReport;
   error?: string;
 }
 
@@ -35,7 +34,7 @@ export interface PingsState {
 export type PingsAction =
   | { type: 'pingStarted'; nodeId: number; target: string; run: number; at: number }
   | { type: 'pingAnswered'; nodeId: number; target: string; reply: PingReply; at: number }
-  | { type: 'pingFinished'; nodeId: number; run: number; report: PingReport; at: number }
+  | { type: 'pingFinished'; nodeId: number; run: number; at: number }
   | { type: 'pingFailed'; nodeId: number; run: number; message: string; at: number }
   | { type: 'pingsCleared'; nodeId: number };
 
