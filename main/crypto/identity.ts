@@ -2,17 +2,17 @@
  * A node's Ed25519 identity and its file (wire.md §8):
  *   {"private_key": b64(seed || public, 64 bytes), "public_key": b64(public, 32 bytes)}
  * written as 2-space-indented JSON with no trailing newline (byte-identical to the reference's
- * output), mode 0600, parent directory created 0700, atomically (temp file + fsync + rename).
+ * output), mode 0600, parent directory created 0700, atomically (temp file + fsync + rename + fsync of
+ * the directory: util/atomic-file.ts).
  *
  * The seed is kept in a private class field, so it does not appear in util.inspect / console.log
  * output, and toJSON() exposes only the public key.
  */
-import { randomBytes as nodeRandomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { PilotError, isPilotError } from '../../shared/errors';
 import { bytesEqual, concatBytes, fromBase64, toBase64, utf8 } from '../util/bytes';
+import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic-file';
 import { getCrypto } from './backends';
 import type { CryptoBackend } from './types';
 
@@ -129,49 +129,16 @@ export function parseIdentityFile(text: string, backend: CryptoBackend = getCryp
 // ---------------------------------------------------------------------------------------------
 // File I/O
 
-function tempPathFor(path: string): string {
-  return `${path}.tmp-${process.pid}-${Buffer.from(nodeRandomBytes(6)).toString('hex')}`;
-}
-
-/** Writes the identity file atomically: mode 0600, parent directories created with 0700. */
+/**
+ * Writes the identity file atomically and durably (temp file + fsync + rename + fsync of the
+ * directory): mode 0600, parent directories created with 0700.
+ */
 export async function saveIdentity(identity: Identity, path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = tempPathFor(path);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    try {
-      await fh.writeFile(formatIdentityFile(identity), 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  await writeFileAtomic(path, formatIdentityFile(identity), { mode: 0o600 });
 }
 
 export function saveIdentitySync(identity: Identity, path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = tempPathFor(path);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    try {
-      writeSync(fd, formatIdentityFile(identity));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    throw e;
-  }
+  writeFileAtomicSync(path, formatIdentityFile(identity), { mode: 0o600 });
 }
 
 /** Reads and validates an identity file (see parseIdentityFile); a missing file → PilotError('not_found'). */

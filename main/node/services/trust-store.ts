@@ -5,7 +5,7 @@
  *     "pending": [ {node_id, public_key?, justification?, received_at} ],
  *     "outgoing": [ {node_id, sent_at} ] }        ← our extension, omitted when empty
  *
- * 2-space indented, written atomically (temp file + fsync + rename), mode 0600. `outgoing` (requests
+ * 2-space indented, written atomically (temp file + fsync + rename + directory fsync), mode 0600. `outgoing` (requests
  * we sent and not yet answered) is persisted so a mutual auto-approve or an accept still works after a
  * restart; the reference ignores the unknown key. Mutations are synchronous; `save()` is serialised.
  */
@@ -13,7 +13,8 @@ import { readFile, rename } from 'node:fs/promises';
 import type { TrustState } from '../../../shared/contract';
 import type { Logger } from '../../util/log';
 import { silentLogger } from '../../util/log';
-import { parseTime, rfc3339, writeFileAtomic } from './common';
+import { parseTime, rfc3339 } from './common';
+import { writeFileAtomic } from '../../util/atomic-file';
 
 export interface TrustedPeer {
   nodeId: number;
@@ -226,7 +227,7 @@ export class TrustStore {
       if (!this.dirty) return;
       this.dirty = false;
       try {
-        await writeFileAtomic(file, JSON.stringify(this.toJson(), null, 2), 0o600);
+        await writeFileAtomic(file, JSON.stringify(this.toJson(), null, 2), { mode: 0o600 });
       } catch (e) {
         this.dirty = true;
         this.log.error('cannot write trust.json', { file, error: String(e) });
