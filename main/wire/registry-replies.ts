@@ -84,7 +84,8 @@ export const getPoloScoreOk = ok('get_polo_score_ok', poloShape);
 export const updatePoloScoreOk = ok('update_polo_score_ok', poloShape);
 export const setPoloScoreOk = ok('set_polo_score_ok', poloShape);
 export const beaconRegisterOk = ok('beacon_register_ok', { beacon_id: u32 });
-export const beaconListOk = ok('beacon_list_ok', { beacons: z.array(z.object({ id: u32, addr: endpoint })) });
+/** Beacon addresses are whatever a beacon registered (unauthenticated, only the port is checked). */
+export const beaconListOk = ok('beacon_list_ok', { beacons: z.array(z.object({ id: u32, addr: z.string() })) });
 
 export const networkSummary = z.object({
   id: u16,
