@@ -5,7 +5,7 @@
  */
 import { formatAddress } from '../../shared/address';
 import type { FoundNodeView, PeerDetail } from '../../shared/contract';
-import type { ApiContext, DomainHandlers, Handlers } from './context';
+import type { ApiContext, DomainHandlers } from './context';
 
 export function peerHandlers(ctx: ApiContext): Omit<DomainHandlers<'peers'>, 'peers.ping'> & DomainHandlers<'find'> {
   const { node, logs } = ctx;
@@ -82,7 +82,7 @@ export function peerHandlers(ctx: ApiContext): Omit<DomainHandlers<'peers'>, 'pe
         return v;
       });
     },
-  } satisfies Partial<Handlers>;
+  };
 }
 
 /**
