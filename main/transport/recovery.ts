@@ -10,8 +10,8 @@
  *  - tail loss probe: with data outstanding and no ACK for 2·SRTT, one segment (new data, else the
  *    highest outstanding one) goes out so that its ACK reveals a lost tail without an RTO; up to
  *    MAX_TLPS per silence, each after twice the previous timeout;
- *  - RTO: every outstanding non-SACKed segment is deemed lost, cwnd restarts at one segment; the
- *    backoff doubles on every timeout and resets when new data is acknowledged; the timer restarts on
+ *  - RTO: every outstanding non-SACKed segment is deemed lost, cwnd restarts at one segment (RFC 5681
+ *    loss window; the reference resets to the initial window); the backoff doubles on every timeout and resets when new data is acknowledged; the timer restarts on
  *    forward progress.
  */
 import type { TransportConfig } from './config';

@@ -23,20 +23,12 @@
  *    it is acknowledged, and is retransmitted (finRetransmits) until a FIN|ACK or RST arrives.
  *  - a FIN|ACK is never answered; a FIN arriving while our data is unacknowledged ends the stream
  *    (no half-close in the protocol) and `closed.lostBytes` reports what was discarded.
- *  - loss recovery keeps a SACK scoreboard (SACK marks are kept, not cleared on a new cumulative ACK)
- *    and a `pipe` estimate (bytes sent and neither acknowledged, SACKed nor deemed lost). A segment is
- *    deemed lost when 3 segments' worth of data above it is SACKed (RFC 6675), or, RACK style
- *    (RFC 8985), when a segment sent after it was delivered and one RTT plus a reordering window has
- *    passed since it was sent — which also finds lost retransmissions. Lost segments go out first,
- *    then new data, while pipe < cwnd. One cwnd reduction per recovery (ssthresh = flight/2, at least
- *    2 segments). Three pure duplicate ACKs still start recovery as in the reference.
- *  - tail loss probe (RFC 8985 §7): with data outstanding and no ACK for 2·SRTT, one segment (new
- *    data, else the highest outstanding one) is sent so that the ACK reveals a lost tail without an RTO.
- *  - RTO: every outstanding non-SACKed segment is deemed lost and cwnd restarts at one segment
- *    (RFC 5681 loss window; the reference resets to the initial window). Backoff doubles on every
- *    timeout and resets when new data is acknowledged; the timer restarts on forward progress.
+ *  - loss recovery (scoreboard.ts, rack.ts, recovery.ts): a SACK scoreboard with a pipe estimate,
+ *    RACK-style loss detection (which also finds lost retransmissions), tail loss probes, and an RTO
+ *    that deems the flight lost and restarts cwnd at one segment (the reference resets to the initial
+ *    window). Three pure duplicate ACKs still start recovery as in the reference.
  *  - quick ACKs: after out-of-order data the receiver acknowledges the next 16 in-order segments at
- *    once (no delayed ACK), so a sender recovering with a small window is not held 40 ms per RTT.
+ *    once (receiver.ts).
  *  - timers are exact deadlines instead of a 100 ms tick / 15 s sweep (keepalive at exactly 30 s).
  *  - the advertised window is never 0 (would mean "no limit"), at least 1 slot.
  *  - a peer keepalive (empty ACK, window 0, nothing outstanding) is answered once per 15 s so that the
@@ -67,7 +59,6 @@ import { Scoreboard } from './scoreboard';
 import { EMPTY, FLAG_ACK, FLAG_FIN, FLAG_RST, FLAG_SYN, NONE, type Segment } from './segment';
 import { Sender } from './sender';
 import { seqAdd } from './seq';
-
 import type { CloseReason, StreamHooks, StreamOptions, StreamState, StreamStats } from './stream-types';
 
 export { FLAG_ACK, FLAG_FIN, FLAG_RST, FLAG_SYN, type Segment } from './segment';
