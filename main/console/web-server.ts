@@ -87,7 +87,8 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
   const allowedHosts = new Set<string>();
 
   const http = createServer((req, res) => {
-    void serveStatic(req, res);
+    // serveStatic answers every outcome itself; a throw here is a bug, and the request is dropped.
+    serveStatic(req, res).catch(() => res.destroy());
   });
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -177,7 +178,8 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
     ws.on('pong', () => alive.set(ws, true));
     ws.on('error', () => ws.terminate());
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      void onMessage(ws, data, isBinary);
+      // dispatchRequest turns every failure into a response; a throw here is a bug: drop the socket.
+      onMessage(ws, data, isBinary).catch(() => ws.terminate());
     });
   });
 

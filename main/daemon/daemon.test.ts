@@ -145,7 +145,7 @@ describe('daemon + pilotctl over real processes', () => {
     const ca = await IpcClient.connect(a.socket);
     const cb = await IpcClient.connect(b.socket);
     try {
-      const accepted = new Promise<IpcConn>((resolve) => void ca.bind(5055, resolve));
+      const accepted = new Promise<IpcConn>((resolve, reject) => ca.bind(5055, resolve).catch(reject));
       await expect(cb.request({ cmd: 'bind', port: 5056 }, 'bind_ok')).resolves.toMatchObject({ port: 5056 });
       await expect(cb.request({ cmd: 'bind', port: 5056 }, 'bind_ok')).rejects.toThrow('port 5056 already bound');
       const conn = await cb.dial(parseAddress(addrA), 5055);

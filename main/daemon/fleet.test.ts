@@ -99,7 +99,7 @@ describe('fleet pattern through pilotctl', () => {
     const cb = await IpcClient.connect(coord.socket);
     try {
       const total = 50 * 1024 * 1024;
-      const accepted = new Promise<IpcConn>((resolve) => void ca.bind(5077, resolve));
+      const accepted = new Promise<IpcConn>((resolve, reject) => ca.bind(5077, resolve).catch(reject));
       const conn = await cb.dial(parseAddress(String(info['address'])), 5077);
       const server = await accepted;
       const recvHash = createHash('sha256');

@@ -338,7 +338,8 @@ export class IpcServer {
         });
         return;
       case 'ext_request':
-        void this.ext(c, m.requestId, m.json);
+        // ext() answers every failure with an ext_response; what escapes it is logged.
+        this.ext(c, m.requestId, m.json).catch((e: unknown) => this.o.log.warn('ipc extension request failed', { client: c.id, error: toPilotError(e).message }));
         return;
       default:
         // Replies and pushes are daemon → driver only.

@@ -223,11 +223,16 @@ export class WebhookPoster {
     while (this.inFlight < this.concurrency && this.queue.length > 0) {
       const item = this.queue.shift()!;
       this.inFlight++;
-      void this.post(item).finally(() => {
+      const done = (): void => {
         this.inFlight--;
         if (this.overflowing && this.queue.length < this.queueSize) this.overflowing = false;
         this.pump();
         if (this.queue.length === 0 && this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      };
+      // post() records its own failures (counters, log); what escapes it is a bug, logged here.
+      this.post(item).then(done, (e: unknown) => {
+        this.log.error('webhook post failed unexpectedly', { error: e instanceof Error ? e.message : String(e) });
+        done();
       });
     }
   }

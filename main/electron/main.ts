@@ -30,11 +30,12 @@ function createWindow(): void {
   // The console never navigates away from its own page nor opens windows.
   win.webContents.on('will-navigate', (e) => e.preventDefault());
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  if (devUrl) void win.loadURL(devUrl);
-  else void win.loadFile(join(__dirname, '../renderer/index.html'));
+  const loaded = devUrl ? win.loadURL(devUrl) : win.loadFile(join(__dirname, '../renderer/index.html'));
+  loaded.catch((e: unknown) => log.error('could not load the console page', { error: e instanceof Error ? e.message : String(e) }));
 }
 
-void app.whenReady().then(async () => {
+async function start(): Promise<void> {
+  await app.whenReady();
   let service: ConsoleService;
   try {
     launched = await launchConsole({ env: process.env, log, demo: !process.argv.includes('--no-demo') });
@@ -54,6 +55,11 @@ void app.whenReady().then(async () => {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
+}
+
+start().catch((e: unknown) => {
+  log.error('console start-up failed', { error: e instanceof Error ? e.message : String(e) });
+  app.quit();
 });
 
 app.on('window-all-closed', () => {
@@ -65,5 +71,11 @@ app.on('will-quit', (e) => {
   const l = launched;
   launched = undefined;
   e.preventDefault();
-  void l.stop().finally(() => app.quit());
+  l.stop().then(
+    () => app.quit(),
+    (err: unknown) => {
+      log.error('stopping the console node failed', { error: err instanceof Error ? err.message : String(err) });
+      app.quit();
+    },
+  );
 });

@@ -78,6 +78,6 @@ export function startBackboneProc(env: NodeJS.ProcessEnv, dataDir: string): Prom
       }
     };
     proc.stdout!.on('data', onData);
-    void exited.then((code) => reject(new Error(`backbone exited (${code}) before ready: ${err}`)));
+    exited.then((code) => reject(new Error(`backbone exited (${code}) before ready: ${err}`)), reject);
   });
 }
