@@ -1,0 +1,284 @@
+/**
+ * Live datagram fuzzing of a running daemon's UDP tunnel socket. Each datagram is drawn from one of
+ * these families (`KINDS`), deterministically from a seed:
+ * random bytes; a PIL? magic or a beacon type byte with random bytes after it; mutated test vectors;
+ * correctly signed PILA frames from a registered attacker with hostile fields (the 7 low-order X25519
+ * points, fresh valid keys, sender ids 0 / 0xffffffff / the victim's / the friend's / unregistered);
+ * mutated signed PILA; PILS for sessions that do not exist (and under the friend's id); PILK; PILT
+ * with well-formed packets; beacon messages from a non-beacon source (discover_reply, punch_command
+ * to arbitrary endpoints, relay, relay_deliver wrapping signed frames, sync with hostile counts).
+ *
+ * Flow control: the sender keeps at most `window` datagrams ahead of the daemon's own receive count
+ * (node.info traffic.pktsRecv), so datagrams are processed rather than lost in the kernel's socket
+ * buffer; whatever was still lost is reported (`delivered`). Every `pingEvery` datagrams the friend
+ * pings the victim, and that ping must succeed.
+ */
+import dgram from 'node:dgram';
+import { encodeBeacon } from '../../main/wire/beacon';
+import { encodePacket } from '../../main/wire/packet';
+import { encodePILA, encodePILK, encodePILS, encodePILT, MAGIC_PILA, MAGIC_PILK, MAGIC_PILP, MAGIC_PILS, MAGIC_PILT } from '../../main/wire/tunnel';
+import { signPila, getCrypto } from '../../main/crypto';
+import { mulberry32 } from '../../main/util/random';
+import { mutateRandomly, vectorSeeds } from './mutate';
+import { alive, diffCounts, rssKb, victimInfo, type Fleet } from './live-fleet';
+
+/** The small-order points of Curve25519 (and their non-canonical encodings): every one gives a zero shared secret. */
+export const LOW_ORDER_X25519: readonly Uint8Array[] = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+
+export const KINDS = [
+  'random',
+  'magic_random',
+  'beacon_random',
+  'vector_mutated',
+  'pila_signed_hostile',
+  'pila_signed_mutated',
+  'pils_unknown_session',
+  'pilk',
+  'pilt_packet',
+  'beacon_spoofed',
+] as const;
+export type DatagramFamily = (typeof KINDS)[number];
+
+export interface UdpFuzzResult {
+  sent: number;
+  byFamily: Record<string, number>;
+  /** Datagrams the daemon read off its socket during the run (its pktsRecv delta, pings included). */
+  delivered: number;
+  /**
+   * The first half of the run, one family at a time: what the daemon's counters say about each
+   * (`notDropped`: read without a drop being counted — accepted, or ignored without a counter).
+   */
+  perFamily: Partial<Record<DatagramFamily, { sent: number; drops: Record<string, number>; notDropped: number }>>;
+  /** The daemon's drop counters, after − before, by reason. */
+  drops: Record<string, number>;
+  pings: { ok: number; failed: number; errors: string[] };
+  rssKb: { before?: number; after?: number; max?: number };
+  alive: boolean;
+  durationMs: number;
+}
+
+/** Builds datagrams for one fleet; `next()` returns [family, bytes]. */
+export function datagramSource(f: Pick<Fleet, 'attacker' | 'friend' | 'victimId'>, seed: number): (family?: DatagramFamily) => [DatagramFamily, Uint8Array] {
+  const rand = mulberry32(seed);
+  const int = (n: number): number => Math.floor(rand() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  const bytes = (n: number): Uint8Array => {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i += 4) {
+      const r = (rand() * 4294967296) >>> 0;
+      b[i] = r;
+      if (i + 1 < n) b[i + 1] = r >>> 8;
+      if (i + 2 < n) b[i + 2] = r >>> 16;
+      if (i + 3 < n) b[i + 3] = r >>> 24;
+    }
+    return b;
+  };
+  const seeds = [...vectorSeeds().values()];
+  const crypto = getCrypto();
+  const att = f.attacker;
+  const ids = [0, 1, 2, 0xffffffff, 0x7fffffff, f.victimId, f.friend.nodeId, att.nodeId, att.nodeId + 1000];
+  const hostileId = (): number => (rand() < 0.8 ? pick(ids) : (rand() * 4294967296) >>> 0);
+  // Correctly signed PILA frames (signing is costly: a pool, reused; a replay is one more hostile case).
+  const signed: Uint8Array[] = [];
+  const sign = (sender: number, x: Uint8Array): Uint8Array => encodePILA({ sender, x25519Public: x, ed25519Public: att.identity.publicKey, signature: signPila(att.identity, sender, x) });
+  for (const x of LOW_ORDER_X25519) signed.push(sign(att.nodeId, x));
+  for (let i = 0; i < 16; i++) signed.push(sign(att.nodeId, crypto.x25519Generate().publicKey));
+  for (const id of ids) if (id !== att.nodeId) signed.push(sign(id, crypto.x25519Generate().publicKey), sign(id, pick(LOW_ORDER_X25519)));
+  const magics = [MAGIC_PILT, MAGIC_PILS, MAGIC_PILK, MAGIC_PILA, MAGIC_PILP];
+  const withMagic = (m: number, tail: Uint8Array): Uint8Array => {
+    const b = new Uint8Array(4 + tail.length);
+    new DataView(b.buffer).setUint32(0, m);
+    b.set(tail, 4);
+    return b;
+  };
+  const port = (): number => (rand() < 0.25 ? pick([0, 1, 7, 53, 9000, 9001, 0xffff]) : int(0x10000));
+  const ip = (): string => (rand() < 0.8 ? `${int(256)}.${int(256)}.${int(256)}.${int(256)}` : pick(['::', '::1', 'fe80::1', '2001:db8::7', '::ffff:127.0.0.1']));
+  const packet = (): Uint8Array =>
+    encodePacket({
+      flags: int(16),
+      protocol: pick([1, 2, 3, int(256)]),
+      src: { network: pick([0, 0, 1, 0xffff]), node: hostileId() },
+      dst: { network: 0, node: rand() < 0.7 ? f.victimId : hostileId() },
+      srcPort: int(0x10000),
+      dstPort: pick([0, 7, 444, 1000, 1001, 1002, 1003, int(0x10000)]),
+      seq: (rand() * 4294967296) >>> 0,
+      ack: (rand() * 4294967296) >>> 0,
+      window: int(0x10000),
+      payload: bytes(int(200)),
+    });
+  const pils = (): Uint8Array => encodePILS(hostileId(), bytes(12), bytes(16 + int(600)));
+  const beaconSpoof = (): Uint8Array => {
+    switch (int(7)) {
+      case 0:
+        return encodeBeacon({ type: 'discover_reply', ip: ip(), port: port() });
+      case 1:
+        return encodeBeacon({ type: 'punch_command', ip: ip(), port: port() });
+      case 2:
+        return encodeBeacon({ type: 'relay', sender: hostileId(), dest: hostileId(), frame: rand() < 0.5 ? pick(signed) : pils() });
+      case 3:
+        return encodeBeacon({ type: 'relay_deliver', sender: hostileId(), frame: rand() < 0.5 ? pick(signed) : pils() });
+      case 4: {
+        const b = encodeBeacon({ type: 'sync', beaconId: hostileId(), nodeIds: Array.from({ length: int(20) }, hostileId) });
+        if (rand() < 0.5) b[5] = b[6] = 0xff; // count 65535, list far shorter
+        return b;
+      }
+      case 5:
+        return encodeBeacon({ type: 'discover', nodeId: hostileId() });
+      default:
+        return encodeBeacon({ type: 'punch_request', requester: hostileId(), target: hostileId() });
+    }
+  };
+  const gen: Record<DatagramFamily, () => Uint8Array> = {
+    random: () => bytes(int(1473)),
+    magic_random: () => withMagic(pick(magics), bytes(int(300))),
+    beacon_random: () => {
+      const b = bytes(1 + int(64));
+      b[0] = int(16);
+      return b;
+    },
+    vector_mutated: () => mutateRandomly(rand, pick(seeds)),
+    pila_signed_hostile: () => pick(signed),
+    pila_signed_mutated: () => mutateRandomly(rand, pick(signed), 2),
+    pils_unknown_session: pils,
+    pilk: () => encodePILK({ sender: hostileId(), x25519Public: rand() < 0.5 ? pick(LOW_ORDER_X25519) : bytes(32) }),
+    pilt_packet: () => (rand() < 0.8 ? encodePILT(packet()) : mutateRandomly(rand, encodePILT(packet()))),
+    beacon_spoofed: beaconSpoof,
+  };
+  // Each family's run starts with its hand-picked cases, so even a short budget sends every one.
+  const specials: Partial<Record<DatagramFamily, Uint8Array[]>> = {
+    pila_signed_hostile: [...signed],
+    beacon_spoofed: [
+      encodeBeacon({ type: 'punch_command', ip: '127.0.0.1', port: 0 }),
+      encodeBeacon({ type: 'punch_command', ip: '::1', port: 9 }),
+      encodeBeacon({ type: 'punch_command', ip: '255.255.255.255', port: 9 }),
+      encodeBeacon({ type: 'discover_reply', ip: '127.0.0.1', port: 0 }),
+      encodeBeacon({ type: 'relay_deliver', sender: att.nodeId, frame: signed[0]! }),
+      Uint8Array.of(0x07, 0, 0, 0, 1, 0xff, 0xff),
+    ],
+    pils_unknown_session: [encodePILS(0, new Uint8Array(12), new Uint8Array(16)), encodePILS(f.friend.nodeId, new Uint8Array(12), new Uint8Array(16))],
+  };
+  return (family) => {
+    const k = family ?? pick(KINDS);
+    const special = family ? specials[k]?.shift() : undefined;
+    return [k, special ?? gen[k]()];
+  };
+}
+
+export interface UdpFuzzOptions {
+  datagrams: number;
+  seed?: number;
+  pingEvery?: number;
+  window?: number;
+  /** Progress callback (every ~5 % of the run). */
+  progress?: (sent: number) => void;
+}
+
+export async function fuzzUdp(f: Fleet, o: UdpFuzzOptions): Promise<UdpFuzzResult> {
+  const t0 = performance.now();
+  const window = o.window ?? 64;
+  const pingEvery = o.pingEvery ?? 5000;
+  const next = datagramSource(f, o.seed ?? 1);
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', () => undefined); // the victim's answers (its own PILA, pongs) are not needed
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const byFamily: Record<string, number> = {};
+  const pings = { ok: 0, failed: 0, errors: [] as string[] };
+  const before = await victimInfo(f);
+  const rss = { before: rssKb(f.victimPid), after: undefined as number | undefined, max: rssKb(f.victimPid) };
+  const ping = async (): Promise<void> => {
+    try {
+      await f.friend.controlPing(f.victimId, 5000);
+      pings.ok++;
+    } catch (e) {
+      pings.failed++;
+      if (pings.errors.length < 10) pings.errors.push(e instanceof Error ? e.message : String(e));
+    }
+  };
+  await ping();
+  let sent = 0;
+  let nextPing = pingEvery;
+  const progressStep = Math.max(1, Math.floor(o.datagrams / 20));
+  let nextProgress = progressStep;
+
+  /** Sends `count` datagrams (of one family, or mixed), pinging and sampling RSS on the way. */
+  const phase = async (count: number, family?: DatagramFamily): Promise<void> => {
+    let recvBase = (await victimInfo(f)).traffic.pktsRecv;
+    let sentSinceBase = 0;
+    for (let done = 0; done < count; ) {
+      const batch = Math.min(window, count - done);
+      await Promise.all(
+        Array.from({ length: batch }, () => {
+          const [k, b] = next(family);
+          byFamily[k] = (byFamily[k] ?? 0) + 1;
+          return new Promise<void>((resolve) => sock.send(b, f.victimUdp.port, f.victimUdp.host, () => resolve()));
+        }),
+      );
+      done += batch;
+      sent += batch;
+      sentSinceBase += batch;
+      // Wait until the daemon has read what we sent (or stops making progress: the rest was lost).
+      let last = -1;
+      let still = 0;
+      for (;;) {
+        const got = (await victimInfo(f)).traffic.pktsRecv - recvBase;
+        if (got >= sentSinceBase - window / 4) break;
+        if (got === last && ++still >= 3) break;
+        if (got !== last) still = 0;
+        last = got;
+      }
+      if (sent >= nextPing) {
+        nextPing += pingEvery;
+        const r = rssKb(f.victimPid);
+        if (r !== undefined) rss.max = Math.max(rss.max ?? 0, r);
+        await ping();
+        // The pings' own datagrams are counted by the daemon too: re-base the window.
+        recvBase = (await victimInfo(f)).traffic.pktsRecv;
+        sentSinceBase = 0;
+      }
+      if (o.progress && sent >= nextProgress) {
+        nextProgress += progressStep;
+        o.progress(sent);
+      }
+    }
+  };
+
+  const perFamily: UdpFuzzResult['perFamily'] = {};
+  try {
+    // Half the budget family by family (so each family's drops can be told apart), half mixed.
+    const each = Math.floor(o.datagrams / 2 / KINDS.length);
+    for (const k of KINDS) {
+      const a = await victimInfo(f);
+      await phase(each, k);
+      const b = await victimInfo(f);
+      const drops = diffCounts(b.drops, a.drops);
+      const counted = Object.values(drops).reduce((x, y) => x + y, 0);
+      perFamily[k] = { sent: each, drops, notDropped: Math.max(0, each - counted) };
+    }
+    await phase(o.datagrams - each * KINDS.length);
+    await ping();
+    const after = await victimInfo(f);
+    rss.after = rssKb(f.victimPid);
+    rss.max = Math.max(rss.max ?? 0, rss.after ?? 0);
+    return {
+      sent,
+      byFamily,
+      perFamily,
+      delivered: after.traffic.pktsRecv - before.traffic.pktsRecv,
+      drops: diffCounts(after.drops, before.drops),
+      pings,
+      rssKb: rss,
+      alive: alive(f.victimPid),
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    sock.close();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The live fuzzer on a short budget (the long one is `npm run fuzz`): a real backbone process, a
+ * real daemon process, a registered attacker whose PILA frames are correctly signed, a well-behaved
+ * friend whose pings must keep succeeding; then malformed frames at the registry's TCP port, the
+ * daemon's IPC socket and the console WebSocket, each followed by a good client that must be served.
+ * Budgets: FUZZ_LIVE_DATAGRAMS (default 3000), FUZZ_LIVE_FRAMES (default 300).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFleet, stopFleet, internalErrorLogs, type Fleet } from './live-fleet';
+import { fuzzUdp, KINDS, type UdpFuzzResult } from './live-udp';
+import { fuzzIpc, fuzzRegistry, fuzzWebConsole } from './live-streams';
+
+const DATAGRAMS = Number(process.env['FUZZ_LIVE_DATAGRAMS'] ?? 3000);
+const FRAMES = Number(process.env['FUZZ_LIVE_FRAMES'] ?? 300);
+
+describe('live fuzz: a daemon, its backbone and its doors under malformed and hostile input', () => {
+  let fleet: Fleet;
+  let udp: UdpFuzzResult;
+
+  beforeAll(async () => {
+    fleet = await startFleet();
+    udp = await fuzzUdp(fleet, { datagrams: DATAGRAMS, seed: 7, pingEvery: 250 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopFleet(fleet);
+  });
+
+  it('UDP: the daemon survives, reads every datagram, and the friend’s pings all succeed', () => {
+    expect(udp.alive).toBe(true);
+    expect(udp.pings.errors).toEqual([]);
+    expect(udp.pings.ok).toBeGreaterThanOrEqual(Math.floor(DATAGRAMS / 250));
+    expect(udp.delivered).toBeGreaterThanOrEqual(udp.sent * 0.95);
+    expect(Object.keys(udp.byFamily).sort()).toEqual([...KINDS].sort());
+  });
+
+  it('UDP: each family of hostile datagrams is rejected under its own reason in the node’s counters', () => {
+    const fam = udp.perFamily;
+    const sum = (d: Record<string, number> | undefined): number => Object.values(d ?? {}).reduce((a, b) => a + b, 0);
+    // Anonymous key exchanges are refused, every one of them.
+    expect(fam.pilk?.drops['unauthenticated_kx']).toBe(fam.pilk?.sent);
+    // Encrypted frames for sessions that do not exist (or with a forged tag): all dropped, none delivered.
+    expect(sum(fam.pils_unknown_session?.drops)).toBe(fam.pils_unknown_session?.sent);
+    expect(fam.pilt_packet?.drops['plaintext_refused']).toBeGreaterThan((fam.pilt_packet?.sent ?? 0) * 0.8);
+    // Correctly signed key exchanges with low-order keys, foreign sender ids: bad_key, key_mismatch, unknown_key.
+    expect(fam.pila_signed_hostile?.drops['bad_key']).toBeGreaterThan(0);
+    expect((fam.pila_signed_hostile?.drops['key_mismatch'] ?? 0) + (fam.pila_signed_hostile?.drops['unknown_key'] ?? 0)).toBeGreaterThan(0);
+    expect(fam.pila_signed_mutated?.drops['bad_signature']).toBeGreaterThan(0);
+    // relay_deliver from a source that is not the beacon.
+    expect(fam.beacon_spoofed?.drops['not_for_us']).toBeGreaterThan(0);
+    expect(fam.random?.drops['unknown_magic']).toBeGreaterThan(0);
+  });
+
+  // KNOWN BUG (reported to the lead, main/node/tunnels.ts): a beacon punch_command is obeyed from any
+  // source, and one naming port 0 makes rawSend throw ERR_SOCKET_BAD_PORT (caught by the inbound
+  // safety net and counted as internal_error, so the node survives). When it is fixed this starts
+  // failing: turn `it.fails` back into `it`.
+  it.fails('UDP: no datagram makes the daemon’s own code throw (internal_error 0)', () => {
+    expect(udp.drops['internal_error'] ?? 0, internalErrorLogs(fleet).join('\n')).toBe(0);
+  });
+
+  it('registry TCP: malformed frames get an error reply or a closed connection, never a hang; a good client is served', async () => {
+    const r = await fuzzRegistry(fleet, { frames: FRAMES, seed: 7 });
+    expect(r.failures).toEqual([]);
+    expect(r.outcomes['closed']).toBeGreaterThan(0);
+    expect(r.outcomes['error:invalid_argument']).toBeGreaterThan(0);
+    expect(Object.values(r.outcomes).reduce((a, b) => a + b, 0)).toBe(FRAMES);
+  });
+
+  it('daemon IPC socket: malformed frames get an error reply (or a close for an oversize length), never a hang; a good client is served', async () => {
+    const r = await fuzzIpc(fleet, { frames: FRAMES, seed: 7 });
+    expect(r.failures).toEqual([]);
+    expect(Object.keys(r.outcomes).some((k) => k.startsWith('error:'))).toBe(true);
+    expect(Object.values(r.outcomes).reduce((a, b) => a + b, 0)).toBe(FRAMES);
+  });
+
+  it('console WebSocket: malformed and oversized messages get an error envelope or a close (1007/1009); a good client is served', async () => {
+    const r = await fuzzWebConsole({ messages: FRAMES, seed: 7 });
+    expect(r.failures).toEqual([]);
+    expect(r.outcomes['error:invalid_argument']).toBeGreaterThan(0);
+    expect(r.outcomes['closed:1007']).toBeGreaterThan(0);
+    expect(Object.values(r.outcomes).reduce((a, b) => a + b, 0)).toBe(FRAMES);
+  });
+});
