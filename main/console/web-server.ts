@@ -4,6 +4,11 @@
  * the WebSocket and is embedded in the page URL, which the renderer reads from `location`. Every
  * request is validated against the contract before the service sees it (dispatch.ts); every service
  * event is pushed to every connected socket.
+ *
+ * Flood limits (issue 10; test/security/console-flood.test.ts): a frame is at most maxPayloadBytes
+ * (closed 1009), a socket has at most maxInFlight service calls running (the excess is answered
+ * `rate_limited` at once, never queued), a socket sending faster than requestsPerSec (burst twice
+ * that) is closed 1008, and at most maxClients sockets are open (the next upgrade gets 503).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -33,6 +38,12 @@ export interface WebConsoleOptions {
   maxBufferedBytes?: number;
   /** Interval of WebSocket pings that find dead sockets. */
   heartbeatMs?: number;
+  /** Open API sockets at most (default 32); more upgrades are refused with 503. */
+  maxClients?: number;
+  /** Service calls running per socket at most (default 64); more are answered `rate_limited`. */
+  maxInFlight?: number;
+  /** Sustained requests per second per socket (default 200, burst twice that); a socket over it is closed 1008. */
+  requestsPerSec?: number;
 }
 
 export interface WebConsole {
@@ -80,6 +91,9 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
   if (token.length < 16) throw new PilotError('invalid_argument', 'web console token must be at least 16 characters');
   const staticDir = path.resolve(opts.staticDir ?? 'out/renderer');
   const maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const maxClients = opts.maxClients ?? 32;
+  const maxInFlight = opts.maxInFlight ?? 64;
+  const requestsPerSec = opts.requestsPerSec ?? 200;
   const service = opts.service;
 
   let port = opts.port ?? 0;
@@ -168,16 +182,25 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
     const origin = req.headers.origin;
     if (origin !== undefined && !allowedHosts.has(origin.replace(/^http:\/\//, ''))) return refuse(socket, 403, 'Forbidden');
     if (!sameToken(url.searchParams.get('token'), token)) return refuse(socket, 401, 'Unauthorized');
+    if (wss.clients.size >= maxClients) return refuse(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
   const alive = new WeakMap<WebSocket, boolean>();
+  const inFlight = new WeakMap<WebSocket, number>();
 
   wss.on('connection', (ws: WebSocket) => {
     alive.set(ws, true);
+    inFlight.set(ws, 0);
+    const budget = requestBudget(requestsPerSec, 2 * requestsPerSec);
     ws.on('pong', () => alive.set(ws, true));
     ws.on('error', () => ws.terminate());
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (!budget()) {
+        ws.close(1008, 'too many requests: reconnect and reload');
+        return;
+      }
       // dispatchRequest turns every failure into a response; a throw here is a bug: drop the socket.
       onMessage(ws, data, isBinary).catch(() => ws.terminate());
     });
@@ -195,7 +218,18 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
         send(ws, JSON.stringify({ id: -1, ok: false, error: { code: 'invalid_argument', message: 'request is not JSON' } } satisfies ResponseEnvelope));
         return;
       }
-      response = await dispatchRequest(service, raw);
+      const running = inFlight.get(ws) ?? 0;
+      if (running >= maxInFlight) {
+        const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
+        response = { id, ok: false, error: { code: 'rate_limited', message: `more than ${maxInFlight} requests in flight on this socket` } };
+      } else {
+        inFlight.set(ws, running + 1);
+        try {
+          response = await dispatchRequest(service, raw);
+        } finally {
+          inFlight.set(ws, (inFlight.get(ws) ?? 1) - 1);
+        }
+      }
     }
     send(ws, JSON.stringify(response));
   }
@@ -260,6 +294,20 @@ export async function startWebConsole(opts: WebConsoleOptions): Promise<WebConso
       })();
       return closed;
     },
+  };
+}
+
+/** A per-socket request budget: `perSec` tokens a second, at most `burst` saved up. */
+function requestBudget(perSec: number, burst: number): () => boolean {
+  let tokens = burst;
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - last) * perSec) / 1000);
+    last = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
   };
 }
 
