@@ -345,13 +345,18 @@ export class RegistryServer {
   private armSnapshotTimer(): void {
     const every = this.opts.snapshotIntervalMs ?? 5 * 60_000;
     this.snapTimer = this.opts.clock.setTimeout(() => {
-      if (this.opts.store.stats().walRecords > 0) void this.snapshot();
+      if (this.opts.store.stats().walRecords > 0) this.snapshotInBackground();
       if (!this.closing) this.armSnapshotTimer();
     }, every);
   }
 
   private maybeSnapshot(): void {
-    if (this.opts.store.stats().walRecords >= (this.opts.snapshotEveryRecords ?? 100_000)) void this.snapshot();
+    if (this.opts.store.stats().walRecords >= (this.opts.snapshotEveryRecords ?? 100_000)) this.snapshotInBackground();
+  }
+
+  /** Starts a snapshot without waiting for it (snapshot() logs its own failure; this catch is the backstop). */
+  private snapshotInBackground(): void {
+    this.snapshot().catch((e: unknown) => this.log.error('snapshot failed', { err: e instanceof Error ? e.message : String(e) }));
   }
 
   /** Writes a snapshot now (one at a time). */

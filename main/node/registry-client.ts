@@ -1,6 +1,6 @@
 /**
  * Typed client for the registry protocol (registry.md), including our extensions (groups, pushed
- * events, capability search).
+ * events, capability search). Messages are typed and checked by the wire codec (wire/registry.ts).
  *
  * - One persistent TCP connection; requests are serialised (one in flight, like the reference).
  * - A connection-level failure (connect/write error, connection closed, no reply within the
@@ -8,14 +8,22 @@
  *   retries the request once. Error *replies* are never retried.
  * - Error replies become RegistryError (a PilotError) with the reply's `code` when it is one of
  *   ours, `connection_failed` for a reference registry's bare error, message "registry: request failed".
- * - `subscribeEvents` opens a separate connection for pushed events that reconnects by itself.
+ * - Every reply is checked against its schema. A malformed one (wrong type, missing field, value
+ *   out of range, not JSON, oversize frame) rejects that call with RegistryProtocolError (code
+ *   `internal`, with a hint) and is counted; it is not retried. The connection stays in use when
+ *   the framing is intact and is replaced on the next call when it is not.
+ * - `subscribeEvents` opens a separate connection for pushed events that reconnects by itself;
+ *   an event that does not match its schema is dropped and counted.
  */
 import net from 'node:net';
 import { ERROR_CODES, PilotError, type ErrorCode } from '../../shared/errors';
+import { challenge } from '../crypto';
 import { FrameDecoder, decodeJson, encodeJsonFrame } from '../wire/framing';
-import { silentLogger, type Logger } from '../util/log';
-import { challenge } from '../backbone/protocol';
 import {
+  decodeRegistryEvent,
+  decodeRegistryReply,
+  errorReplySchema,
+  extensionChallenge,
   type BeaconListOk,
   type CreateNetworkOk,
   type FindNodesOk,
@@ -31,9 +39,13 @@ import {
   type PunchOk,
   type RegisterOk,
   type RegistryEvent,
+  type RegistryReply,
+  type RegistryRequestFields,
+  type RegistryRequestType,
   type ResolveHostnameOk,
   type ResolveOk,
 } from '../wire/registry';
+import { silentLogger, type Logger } from '../util/log';
 
 /** What the client needs from an identity (crypto/identity.ts `Identity` fits). */
 export interface RegistrySigner {
@@ -58,7 +70,18 @@ export interface RegistryClientOptions {
   logger?: Logger;
 }
 
+export interface RegistryClientStats {
+  /** Replies that did not match their schema (or were not JSON objects, or did not fit a frame). */
+  malformedReplies: number;
+  /** Pushed events that did not match the event schema, dropped. */
+  droppedEvents: number;
+  /** Frames nobody asked for on the request connection. */
+  unexpectedFrames: number;
+}
+
 type Json = Record<string, unknown>;
+/** A reply as some methods declare it: without `type` (present at run time all the same). */
+type ReplyFields<K extends RegistryRequestType> = Omit<RegistryReply<K>, 'type'>;
 
 /** An error reply from the registry. */
 export class RegistryError extends PilotError {
@@ -66,12 +89,29 @@ export class RegistryError extends PilotError {
   readonly wireCode: string | undefined;
   readonly reply: Json;
   constructor(reply: Json) {
-    const wire = typeof reply['code'] === 'string' ? reply['code'] : undefined;
-    const hint = typeof reply['hint'] === 'string' ? reply['hint'] : undefined;
+    const parsed = errorReplySchema.safeParse(reply);
+    const wire = parsed.success ? parsed.data.code : undefined;
+    const hint = parsed.success ? parsed.data.hint : undefined;
     super(mapCode(wire), 'registry: request failed', hint);
     this.name = 'RegistryError';
     this.wireCode = wire;
     this.reply = reply;
+  }
+}
+
+/** A reply the client cannot use: the registry is broken, hostile, or speaks another version. */
+export class RegistryProtocolError extends PilotError {
+  constructor(
+    readonly requestType: string,
+    readonly problem: string,
+    registry: string,
+  ) {
+    super(
+      'internal',
+      `registry: malformed reply to ${requestType}: ${problem}`,
+      `the registry at ${registry} answered with something this client cannot use; is it a Pilot registry of a compatible version?`,
+    );
+    this.name = 'RegistryProtocolError';
   }
 }
 
@@ -85,6 +125,8 @@ class ConnectionFailure extends Error {
   constructor(
     message: string,
     readonly timedOut = false,
+    /** The registry sent bytes that are not a frame of JSON: not a reason to retry. */
+    readonly malformed = false,
   ) {
     super(message);
   }
@@ -99,12 +141,15 @@ function parseAddress(a: RegistryClientOptions['address']): { host: string; port
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** One framed JSON connection (used by the request client and by subscriptions). */
 class FramedConnection {
   private readonly decoder = new FrameDecoder();
-  private waiter: { resolve: (v: Json) => void; reject: (e: Error) => void } | undefined;
+  private waiter: { resolve: (v: unknown) => void; reject: (e: Error) => void } | undefined;
   private dead: Error | undefined;
-  onMessage: ((m: Json) => void) | undefined;
+  /** Frames that are not the reply to a request: pushed events, or anything unexpected. */
+  onMessage: ((m: unknown) => void) | undefined;
   onClose: ((e: Error) => void) | undefined;
 
   private constructor(private readonly socket: net.Socket) {
@@ -114,26 +159,24 @@ class FramedConnection {
       try {
         frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       } catch (e) {
-        this.fail(new ConnectionFailure(`bad frame from registry: ${String(e)}`));
+        this.fail(new ConnectionFailure(`bad frame: ${e instanceof Error ? e.message : String(e)}`, false, true));
         return;
       }
       for (const f of frames) {
         let v: unknown;
         try {
           v = decodeJson(f);
-        } catch {
-          this.fail(new ConnectionFailure('registry sent invalid JSON'));
+        } catch (e) {
+          this.fail(new ConnectionFailure(e instanceof Error ? e.message : String(e), false, true));
           return;
         }
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) continue;
-        const m = v as Json;
-        if (m['type'] === 'event' || !this.waiter) {
-          this.onMessage?.(m);
+        if ((isObject(v) && v['type'] === 'event') || !this.waiter) {
+          this.onMessage?.(v);
           continue;
         }
         const w = this.waiter;
         this.waiter = undefined;
-        w.resolve(m);
+        w.resolve(v);
       }
     });
     socket.on('error', (e) => this.fail(new ConnectionFailure(e.message)));
@@ -173,7 +216,8 @@ class FramedConnection {
     this.onClose?.(e);
   }
 
-  async request(msg: Json, timeoutMs: number): Promise<Json> {
+  /** Sends one request and resolves with the next frame that is not an event (any JSON value). */
+  async request(msg: Json, timeoutMs: number): Promise<unknown> {
     if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -239,6 +283,7 @@ export class RegistryClient {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly log: Logger;
+  private readonly st: RegistryClientStats = { malformedReplies: 0, droppedEvents: 0, unexpectedFrames: 0 };
 
   constructor(opts: RegistryClientOptions) {
     this.addr = parseAddress(opts.address);
@@ -251,43 +296,78 @@ export class RegistryClient {
     this.log = (opts.logger ?? silentLogger).child({ component: 'registry-client' });
   }
 
+  stats(): RegistryClientStats {
+    return { ...this.st };
+  }
+
   // ------------------------------------------------------------------------------------------
   // Plumbing
 
-  /** Sends one raw request and returns the raw reply (error replies throw RegistryError). */
+  private get where(): string {
+    return `${this.addr.host}:${this.addr.port}`;
+  }
+
+  private malformed(requestType: string, problem: string): RegistryProtocolError {
+    this.st.malformedReplies++;
+    this.log.warn('malformed registry reply', { req: requestType, problem });
+    return new RegistryProtocolError(requestType, problem, this.where);
+  }
+
+  /**
+   * Sends one raw request and returns the raw reply, unchecked beyond being a JSON object (error
+   * replies throw RegistryError). For tools and benchmarks; the typed methods check every reply.
+   */
   async request(msg: Json): Promise<Json> {
-    const run = async (): Promise<Json> => {
+    const type = typeof msg['type'] === 'string' ? msg['type'] : '?';
+    const reply = await this.exchange(msg, type);
+    if (!isObject(reply)) throw this.malformed(type, 'reply is not a JSON object');
+    if (typeof reply['error'] === 'string') throw new RegistryError(reply);
+    return reply;
+  }
+
+  /** Sends a typed request and returns its reply, checked against the reply's schema. */
+  private async call<K extends RegistryRequestType>(type: K, fields: RegistryRequestFields<K>): Promise<RegistryReply<K>> {
+    const raw = await this.exchange({ ...fields, type }, type);
+    const d = decodeRegistryReply(type, raw);
+    if (d.kind === 'ok') return d.reply;
+    if (d.kind === 'error') throw new RegistryError(raw as Json);
+    throw this.malformed(type, d.problem);
+  }
+
+  /**
+   * One request/reply exchange in the client's queue: retried once on a new connection after a
+   * connection failure; not after a malformed frame (RegistryProtocolError).
+   */
+  private async exchange(msg: Json, type: string): Promise<unknown> {
+    const run = async (): Promise<unknown> => {
       if (this.closed) throw new PilotError('invalid_state', 'registry client is closed');
-      let reply: Json;
       try {
-        reply = await this.once(msg);
+        return await this.once(msg);
       } catch (e) {
         if (!(e instanceof ConnectionFailure)) throw e;
-        this.log.debug('connection failure, reconnecting', { err: e.message });
         this.conn = undefined;
-        try {
-          reply = await this.once(msg);
-        } catch (e2) {
-          this.conn = undefined;
-          if (e2 instanceof ConnectionFailure) {
-            throw new PilotError(
-              e2.timedOut ? 'timeout' : 'connection_failed',
-              `registry ${this.addr.host}:${this.addr.port}: ${e2.message}`,
-              'is the backbone running and reachable?',
-            );
-          }
-          throw e2;
-        }
+        if (e.malformed) throw this.malformed(type, e.message);
+        this.log.debug('connection failure, reconnecting', { err: e.message });
       }
-      if (typeof reply['error'] === 'string') throw new RegistryError(reply);
-      return reply;
+      try {
+        return await this.once(msg);
+      } catch (e2) {
+        this.conn = undefined;
+        if (!(e2 instanceof ConnectionFailure)) throw e2;
+        if (e2.malformed) throw this.malformed(type, e2.message);
+        throw new PilotError(
+          e2.timedOut ? 'timeout' : 'connection_failed',
+          `registry ${this.where}: ${e2.message}`,
+          'is the backbone running and reachable?',
+        );
+      }
     };
     const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
+    this.queue = p.catch(() => undefined); // the caller gets p's rejection; the queue only orders
     return p;
   }
 
-  private async once(msg: Json): Promise<Json> {
+  private async once(msg: Json): Promise<unknown> {
     if (!this.conn || !this.conn.alive) this.conn = await this.connectWithRetry();
     return this.conn.request(msg, this.timeoutMs);
   }
@@ -298,7 +378,10 @@ export class RegistryClient {
       if (this.closed) throw new PilotError('invalid_state', 'registry client is closed');
       try {
         const c = await FramedConnection.connect(this.addr.host, this.addr.port, this.connectTimeoutMs);
-        c.onMessage = (m) => this.log.debug('unexpected frame', { type: String(m['type']) });
+        c.onMessage = (m) => {
+          this.st.unexpectedFrames++;
+          this.log.debug('unexpected frame', { type: isObject(m) ? String(m['type']).slice(0, 40) : typeof m });
+        };
         return c;
       } catch (e) {
         last = e instanceof Error ? e : new Error(String(e));
@@ -306,14 +389,6 @@ export class RegistryClient {
       }
     }
     throw last instanceof ConnectionFailure ? last : new ConnectionFailure(last.message);
-  }
-
-  private async call<T>(msg: Json, expect: string): Promise<T> {
-    const reply = await this.request(msg);
-    if (reply['type'] !== expect) {
-      throw new PilotError('internal', `registry: expected ${expect}, got ${String(reply['type'])}`);
-    }
-    return reply as T;
   }
 
   private signer(): RegistrySigner {
@@ -342,76 +417,67 @@ export class RegistryClient {
   // Identity and presence
 
   async register(opts: { listenAddr?: string; owner?: string; hostname?: string; behindNat?: boolean } = {}): Promise<RegisterOk> {
-    const msg: Json = { type: 'register', listen_addr: opts.listenAddr ?? '', public_key: this.signer().publicKeyBase64 };
-    if (opts.owner) msg['owner'] = opts.owner;
-    if (opts.behindNat !== undefined) msg['behind_nat'] = opts.behindNat;
-    if (opts.hostname) msg['hostname'] = opts.hostname;
-    const r = await this.call<RegisterOk>(msg, 'register_ok');
+    const fields: RegistryRequestFields<'register'> = { listen_addr: opts.listenAddr ?? '', public_key: this.signer().publicKeyBase64 };
+    if (opts.owner) fields.owner = opts.owner;
+    if (opts.behindNat !== undefined) fields.behind_nat = opts.behindNat;
+    if (opts.hostname) fields.hostname = opts.hostname;
+    const r = await this.call('register', fields);
     this.nodeId = r.node_id;
     return r;
   }
 
   async heartbeat(): Promise<HeartbeatOk> {
     const id = this.id();
-    return this.call({ type: 'heartbeat', node_id: id, signature: this.sign(challenge.heartbeat(id)) }, 'heartbeat_ok');
+    return this.call('heartbeat', { node_id: id, signature: this.sign(challenge.heartbeat(id)) });
   }
 
   async deregister(): Promise<void> {
     const id = this.id();
-    await this.call({ type: 'deregister', node_id: id, signature: this.sign(challenge.deregister(id)) }, 'deregister_ok');
+    await this.call('deregister', { node_id: id, signature: this.sign(challenge.deregister(id)) });
   }
 
   /** Signs with the current identity, then switches to `next`. */
-  async rotateKey(next: RegistrySigner): Promise<{ node_id: number; address: string; public_key: string }> {
+  async rotateKey(next: RegistrySigner): Promise<ReplyFields<'rotate_key'>> {
     const id = this.id();
-    const r = await this.call<{ node_id: number; address: string; public_key: string }>(
-      { type: 'rotate_key', node_id: id, new_public_key: next.publicKeyBase64, signature: this.sign(challenge.rotateKey(id)) },
-      'rotate_key_ok',
-    );
+    const r = await this.call('rotate_key', { node_id: id, new_public_key: next.publicKeyBase64, signature: this.sign(challenge.rotate(id)) });
     this.identity = next;
     return r;
   }
 
   async lookup(nodeId: number): Promise<LookupOk> {
-    return this.call({ type: 'lookup', node_id: nodeId }, 'lookup_ok');
+    return this.call('lookup', { node_id: nodeId });
   }
 
   async resolve(target: number): Promise<ResolveOk> {
     const id = this.id();
-    return this.call(
-      { type: 'resolve', node_id: target, requester_id: id, signature: this.sign(challenge.resolve(id, target)) },
-      'resolve_ok',
-    );
+    return this.call('resolve', { node_id: target, requester_id: id, signature: this.sign(challenge.resolve(id, target)) });
   }
 
-  async setVisibility(isPublic: boolean): Promise<{ node_id: number; visibility: 'public' | 'private' }> {
+  async setVisibility(isPublic: boolean): Promise<ReplyFields<'set_visibility'>> {
     const id = this.id();
-    return this.call(
-      { type: 'set_visibility', node_id: id, public: isPublic, signature: this.sign(challenge.setVisibility(id)) },
-      'set_visibility_ok',
-    );
+    return this.call('set_visibility', { node_id: id, public: isPublic, signature: this.sign(challenge.setVisibility(id)) });
   }
 
   // ------------------------------------------------------------------------------------------
   // Hostnames and tags
 
-  async setHostname(hostname: string): Promise<{ node_id: number; hostname: string }> {
+  async setHostname(hostname: string): Promise<ReplyFields<'set_hostname'>> {
     const id = this.id();
-    return this.call({ type: 'set_hostname', node_id: id, hostname, signature: this.sign(challenge.setHostname(id)) }, 'set_hostname_ok');
+    return this.call('set_hostname', { node_id: id, hostname, signature: this.sign(challenge.setHostname(id)) });
   }
 
   async resolveHostname(hostname: string): Promise<ResolveHostnameOk> {
-    return this.call({ type: 'resolve_hostname', hostname }, 'resolve_hostname_ok');
+    return this.call('resolve_hostname', { hostname });
   }
 
-  async setTags(tags: string[]): Promise<{ node_id: number; tags: string[] | null }> {
+  async setTags(tags: string[]): Promise<ReplyFields<'set_tags'>> {
     const id = this.id();
-    return this.call({ type: 'set_tags', node_id: id, tags, signature: this.sign(challenge.setTags(id)) }, 'set_tags_ok');
+    return this.call('set_tags', { node_id: id, tags, signature: this.sign(challenge.setTags(id)) });
   }
 
-  async setTaskExec(enabled: boolean): Promise<{ node_id: number; task_exec: boolean }> {
+  async setTaskExec(enabled: boolean): Promise<ReplyFields<'set_task_exec'>> {
     const id = this.id();
-    return this.call({ type: 'set_task_exec', node_id: id, enabled, signature: this.sign(challenge.setTaskExec(id)) }, 'set_task_exec_ok');
+    return this.call('set_task_exec', { node_id: id, enabled, signature: this.sign(challenge.setTaskExec(id)) });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -419,101 +485,96 @@ export class RegistryClient {
 
   async reportTrust(peer: number): Promise<void> {
     const id = this.id();
-    await this.call({ type: 'report_trust', node_id: id, peer_id: peer, signature: this.sign(challenge.reportTrust(id, peer)) }, 'report_trust_ok');
+    await this.call('report_trust', { node_id: id, peer_id: peer, signature: this.sign(challenge.reportTrust(id, peer)) });
   }
 
   async revokeTrust(peer: number): Promise<void> {
     const id = this.id();
-    await this.call({ type: 'revoke_trust', node_id: id, peer_id: peer, signature: this.sign(challenge.revokeTrust(id, peer)) }, 'revoke_trust_ok');
+    await this.call('revoke_trust', { node_id: id, peer_id: peer, signature: this.sign(challenge.revokeTrust(id, peer)) });
   }
 
-  async requestHandshake(to: number, justification: string): Promise<{ status: string }> {
+  async requestHandshake(to: number, justification: string): Promise<ReplyFields<'request_handshake'>> {
     const id = this.id();
-    return this.call(
-      { type: 'request_handshake', from_node_id: id, to_node_id: to, justification, signature: this.sign(challenge.requestHandshake(id, to)) },
-      'request_handshake_ok',
-    );
+    return this.call('request_handshake', {
+      from_node_id: id,
+      to_node_id: to,
+      justification,
+      signature: this.sign(challenge.handshake(id, to)),
+    });
   }
 
   async pollHandshakes(): Promise<PollHandshakesOk> {
     const id = this.id();
-    return this.call({ type: 'poll_handshakes', node_id: id, signature: this.sign(challenge.pollHandshakes(id)) }, 'poll_handshakes_ok');
+    return this.call('poll_handshakes', { node_id: id, signature: this.sign(challenge.pollHandshakes(id)) });
   }
 
-  async respondHandshake(peer: number, accept: boolean): Promise<{ accept: boolean; peer_id: number }> {
+  async respondHandshake(peer: number, accept: boolean): Promise<ReplyFields<'respond_handshake'>> {
     const id = this.id();
-    return this.call(
-      { type: 'respond_handshake', node_id: id, peer_id: peer, accept, signature: this.sign(challenge.respondHandshake(id, peer)) },
-      'respond_handshake_ok',
-    );
+    return this.call('respond_handshake', { node_id: id, peer_id: peer, accept, signature: this.sign(challenge.respond(id, peer)) });
   }
 
   async punch(nodeA: number, nodeB: number): Promise<PunchOk> {
     const id = this.id();
-    return this.call(
-      { type: 'punch', requester_id: id, node_a: nodeA, node_b: nodeB, signature: this.sign(challenge.punch(nodeA, nodeB)) },
-      'punch_ok',
-    );
+    return this.call('punch', { requester_id: id, node_a: nodeA, node_b: nodeB, signature: this.sign(challenge.punch(nodeA, nodeB)) });
   }
 
   // ------------------------------------------------------------------------------------------
   // Polo score, beacons
 
   async getPoloScore(nodeId: number): Promise<PoloScoreOk> {
-    return this.call({ type: 'get_polo_score', node_id: nodeId }, 'get_polo_score_ok');
+    return this.call('get_polo_score', { node_id: nodeId });
   }
   async updatePoloScore(nodeId: number, delta: number): Promise<PoloScoreOk> {
-    return this.call({ type: 'update_polo_score', node_id: nodeId, delta }, 'update_polo_score_ok');
+    return this.call('update_polo_score', { node_id: nodeId, delta });
   }
   async setPoloScore(nodeId: number, score: number): Promise<PoloScoreOk> {
-    return this.call({ type: 'set_polo_score', node_id: nodeId, polo_score: score }, 'set_polo_score_ok');
+    return this.call('set_polo_score', { node_id: nodeId, polo_score: score });
   }
   async beaconRegister(beaconId: number, addr: string): Promise<void> {
-    await this.call({ type: 'beacon_register', beacon_id: beaconId, addr }, 'beacon_register_ok');
+    await this.call('beacon_register', { beacon_id: beaconId, addr });
   }
   async beaconList(): Promise<BeaconListOk> {
-    return this.call({ type: 'beacon_list' }, 'beacon_list_ok');
+    return this.call('beacon_list', {});
   }
 
   // ------------------------------------------------------------------------------------------
   // Groups (extension)
 
   async listNetworks(): Promise<ListNetworksOk> {
-    return this.call({ type: 'list_networks' }, 'list_networks_ok');
+    return this.call('list_networks', {});
   }
 
   async listNodes(network: number | string): Promise<ListNodesOk> {
-    return this.call(
-      typeof network === 'number' ? { type: 'list_nodes', network_id: network } : { type: 'list_nodes', network },
-      'list_nodes_ok',
-    );
+    return this.call('list_nodes', typeof network === 'number' ? { network_id: network } : { network });
   }
 
   async createNetwork(name: string, opts: { joinRule?: JoinRule; token?: string; adminToken?: string } = {}): Promise<CreateNetworkOk> {
     const id = this.id();
-    const msg: Json = { type: 'create_network', node_id: id, name, join_rule: opts.joinRule ?? 'open', signature: this.sign(challenge.createNetwork(id)) };
-    if (opts.token !== undefined) msg['token'] = opts.token;
-    if (opts.adminToken !== undefined) msg['admin_token'] = opts.adminToken;
-    return this.call(msg, 'create_network_ok');
+    const fields: RegistryRequestFields<'create_network'> = {
+      node_id: id,
+      name,
+      join_rule: opts.joinRule ?? 'open',
+      signature: this.sign(extensionChallenge.createNetwork(id)),
+    };
+    if (opts.token !== undefined) fields.token = opts.token;
+    if (opts.adminToken !== undefined) fields.admin_token = opts.adminToken;
+    return this.call('create_network', fields);
   }
 
   /** Joins by id or by name (a name is resolved with list_networks first: the signature covers the id). */
   async joinNetwork(network: number | string, opts: { token?: string; inviterId?: number } = {}): Promise<JoinNetworkOk> {
     const id = this.id();
     const netId = await this.networkId(network);
-    const msg: Json = { type: 'join_network', node_id: id, network_id: netId, signature: this.sign(challenge.joinNetwork(id, netId)) };
-    if (opts.token !== undefined) msg['token'] = opts.token;
-    if (opts.inviterId !== undefined) msg['inviter_id'] = opts.inviterId;
-    return this.call(msg, 'join_network_ok');
+    const fields: RegistryRequestFields<'join_network'> = { node_id: id, network_id: netId, signature: this.sign(extensionChallenge.joinNetwork(id, netId)) };
+    if (opts.token !== undefined) fields.token = opts.token;
+    if (opts.inviterId !== undefined) fields.inviter_id = opts.inviterId;
+    return this.call('join_network', fields);
   }
 
   async leaveNetwork(network: number | string): Promise<LeaveNetworkOk> {
     const id = this.id();
     const netId = await this.networkId(network);
-    return this.call(
-      { type: 'leave_network', node_id: id, network_id: netId, signature: this.sign(challenge.leaveNetwork(id, netId)) },
-      'leave_network_ok',
-    );
+    return this.call('leave_network', { node_id: id, network_id: netId, signature: this.sign(extensionChallenge.leaveNetwork(id, netId)) });
   }
 
   private async networkId(network: number | string): Promise<number> {
@@ -528,24 +589,41 @@ export class RegistryClient {
   // Capability search (extension)
 
   async findNodes(q: FindNodesQuery = {}): Promise<FindNodesOk> {
-    const msg: Json = { type: 'find_nodes' };
-    if (q.tags) msg['tags'] = q.tags;
-    if (q.anyTags) msg['any_tags'] = q.anyTags;
-    if (q.networkId !== undefined) msg['network_id'] = q.networkId;
-    if (q.network !== undefined) msg['network'] = q.network;
-    if (q.hostnamePrefix !== undefined) msg['hostname_prefix'] = q.hostnamePrefix;
-    if (q.limit !== undefined) msg['limit'] = q.limit;
+    const fields: RegistryRequestFields<'find_nodes'> = {};
+    if (q.tags) fields.tags = q.tags;
+    if (q.anyTags) fields.any_tags = q.anyTags;
+    if (q.networkId !== undefined) fields.network_id = q.networkId;
+    if (q.network !== undefined) fields.network = q.network;
+    if (q.hostnamePrefix !== undefined) fields.hostname_prefix = q.hostnamePrefix;
+    if (q.limit !== undefined) fields.limit = q.limit;
     const auth = q.authenticated ?? (this.nodeId !== undefined && this.identity !== undefined);
     if (auth) {
       const id = this.id();
-      msg['requester_id'] = id;
-      msg['signature'] = this.sign(challenge.findNodes(id));
+      fields.requester_id = id;
+      fields.signature = this.sign(extensionChallenge.findNodes(id));
     }
-    return this.call(msg, 'find_nodes_ok');
+    return this.call('find_nodes', fields);
   }
 
   // ------------------------------------------------------------------------------------------
   // Pushed events (extension)
+
+  /** A pushed frame on a subscription: checked, handed to `onEvent`, or dropped and counted. */
+  private deliverEvent(frame: unknown, onEvent: (e: RegistryEvent) => void): void {
+    const d = decodeRegistryEvent(frame);
+    if (!d.ok) {
+      this.st.droppedEvents++;
+      // a broken or hostile registry could send many: warn on the first and every 100th
+      const level = this.st.droppedEvents % 100 === 1 ? 'warn' : 'debug';
+      this.log[level]('dropped a malformed registry event', { problem: d.problem, dropped: this.st.droppedEvents });
+      return;
+    }
+    try {
+      onEvent(d.event);
+    } catch (e) {
+      this.log.error('registry event handler threw', { event: d.event.event, err: e instanceof Error ? e.message : String(e) });
+    }
+  }
 
   /**
    * Opens a dedicated connection, subscribes as this node and calls `onEvent` for every pushed
@@ -563,10 +641,22 @@ export class RegistryClient {
     const ready = new Promise<void>((resolve, reject) => {
       settle = { resolve, reject, done: false };
     });
-    ready.catch(() => undefined);
+    ready.catch(() => undefined); // marks it handled: a caller that never awaits it must not see an unhandled rejection
     const status = (c: boolean, error?: string): void => {
       connected = c;
       opts.onStatus?.(error === undefined ? { connected: c } : { connected: c, error });
+    };
+    /** The first subscription attempt's refusal ends the subscription; later ones are retried. */
+    const refused = (c: FramedConnection, err: PilotError): void => {
+      c.close();
+      if (settle && !settle.done) {
+        settle.done = true;
+        settle.reject(err);
+        closed = true;
+        subs.delete(sub);
+        return;
+      }
+      throw new ConnectionFailure(`subscription refused: ${err.hint ?? err.code}`);
     };
 
     const loop = async (): Promise<void> => {
@@ -581,23 +671,19 @@ export class RegistryClient {
           const lost = new Promise<Error>((resolve) => {
             c.onClose = resolve;
           });
-          c.onMessage = (m) => {
-            if (m['type'] === 'event' && typeof m['event'] === 'string') opts.onEvent(m as unknown as RegistryEvent);
-          };
-          const reply = await c.request(
-            { type: 'subscribe_events', node_id: nodeId, signature: signer.signText(challenge.subscribeEvents(nodeId)) },
+          c.onMessage = (m) => this.deliverEvent(m, opts.onEvent);
+          const raw = await c.request(
+            { type: 'subscribe_events', node_id: nodeId, signature: signer.signText(extensionChallenge.subscribeEvents(nodeId)) },
             timeoutMs,
           );
-          if (typeof reply['error'] === 'string') {
-            const err = new RegistryError(reply);
-            c.close();
-            if (settle && !settle.done) {
-              settle.done = true;
-              settle.reject(err);
-              closed = true;
-              return;
-            }
-            throw new ConnectionFailure(`subscription refused: ${err.hint ?? err.code}`);
+          const d = decodeRegistryReply('subscribe_events', raw);
+          if (d.kind === 'error') {
+            refused(c, new RegistryError(raw as Json));
+            return;
+          }
+          if (d.kind === 'malformed') {
+            refused(c, this.malformed('subscribe_events', d.problem));
+            return;
           }
           failures = 0;
           status(true);
@@ -634,7 +720,7 @@ export class RegistryClient {
       },
     };
     this.subs.add(sub);
-    void loop();
+    loop().catch((e: unknown) => this.log.error('event subscription loop failed', { err: e instanceof Error ? e.message : String(e) }));
     return sub;
   }
 }

@@ -80,8 +80,10 @@ export const REGISTRY_REQUEST_TYPES = Object.keys(requestSchemas) as RegistryReq
 
 /** A request as a handler sees it (validated, defaults applied, ids converted). */
 export type RegistryRequest<K extends RegistryRequestType> = z.output<(typeof requestSchemas)[K]>;
+/** Ids are read leniently (any value, converted) but a sender writes numbers. */
+type AsSent<T> = { [P in keyof T]: unknown extends T[P] ? number : T[P] };
 /** The fields a sender may put in a request of type K (besides `type`). */
-export type RegistryRequestFields<K extends RegistryRequestType> = z.input<(typeof requestSchemas)[K]>;
+export type RegistryRequestFields<K extends RegistryRequestType> = AsSent<z.input<(typeof requestSchemas)[K]>>;
 
 export function isRegistryRequestType(t: unknown): t is RegistryRequestType {
   return typeof t === 'string' && Object.hasOwn(requestSchemas, t);

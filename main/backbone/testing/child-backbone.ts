@@ -22,5 +22,11 @@ const bb = await startBackbone({
 });
 process.stdout.write(`READY ${bb.registryAddress.port} ${bb.beaconAddress.port}\n`);
 process.on('SIGTERM', () => {
-  void bb.close().then(() => process.exit(0));
+  bb.close().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      process.stderr.write(`close failed: ${String(e)}\n`);
+      process.exit(1);
+    },
+  );
 });
