@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { isMethodName, methodSchemas, type MethodArgs, type MethodName, type ResponseEnvelope } from '../../shared/contract';
 import { isPilotError } from '../../shared/errors';
-import type { ConsoleService } from './service';
+import { isForwarding, type ConsoleService } from './service';
 
 const envelopeSchema = z
   .object({
@@ -35,12 +35,10 @@ export function validateCall(method: unknown, params: unknown): ValidationResult
   return { ok: true, request: { method, args: parsed.data } as ValidatedRequest };
 }
 
-/** Runs an already validated request against the service, mapping failures to the error half of an envelope. */
-export async function execute(service: ConsoleService, id: number, req: ValidatedRequest): Promise<ResponseEnvelope> {
+/** Maps whatever a service call ended with to the response envelope. */
+async function respond(id: number, run: () => Promise<unknown>): Promise<ResponseEnvelope> {
   try {
-    // The union is correlated (method M with MethodArgs<M>); TypeScript cannot see that through `call`'s generic.
-    const result: unknown = await service.call(req.method, req.args as never);
-    return { id, ok: true, result };
+    return { id, ok: true, result: await run() };
   } catch (e) {
     if (isPilotError(e)) return { id, ok: false, error: e.toJSON() };
     const message = e instanceof Error ? e.message : String(e);
@@ -48,14 +46,29 @@ export async function execute(service: ConsoleService, id: number, req: Validate
   }
 }
 
-/** Parses a raw request envelope (already JSON-decoded), validates it and calls the service. */
+/** Runs an already validated request against the service, mapping failures to the error half of an envelope. */
+export function execute(service: ConsoleService, id: number, req: ValidatedRequest): Promise<ResponseEnvelope> {
+  // The union is correlated (method M with MethodArgs<M>); TypeScript cannot see that through `call`'s generic.
+  return respond(id, () => service.call(req.method, req.args as never));
+}
+
+/**
+ * Parses a raw request envelope (already JSON-decoded), validates it and calls the service. A
+ * forwarding service (a daemon in another process, which validates at its own boundary) gets the
+ * known method with its arguments unparsed: each request is validated once.
+ */
 export async function dispatchRequest(service: ConsoleService, raw: unknown): Promise<ResponseEnvelope> {
   const env = envelopeSchema.safeParse(raw);
   if (!env.success) {
     const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'number' ? raw.id : -1;
     return { id, ok: false, error: { code: 'invalid_argument', message: 'malformed request envelope: expected {id, method, params}' } };
   }
-  const checked = validateCall(env.data.method, env.data.params);
-  if (!checked.ok) return { id: env.data.id, ok: false, error: checked.error };
-  return execute(service, env.data.id, checked.request);
+  const { id, method, params } = env.data;
+  if (isForwarding(service)) {
+    if (!isMethodName(method)) return { id, ok: false, error: { code: 'not_found', message: `unknown method ${JSON.stringify(method)}` } };
+    return respond(id, () => service.forward(method, params ?? {}));
+  }
+  const checked = validateCall(method, params);
+  if (!checked.ok) return { id, ok: false, error: checked.error };
+  return execute(service, id, checked.request);
 }

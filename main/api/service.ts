@@ -17,6 +17,19 @@ export interface ConsoleService {
   on(listener: ConsoleEventListener): () => void;
 }
 
+/**
+ * A service in another process whose own boundary validates: a daemon reached over its IPC socket
+ * (an attached console). Faces forward requests to it unparsed (`forward`), so each request is
+ * validated once, by the process that acts on it; `call` is for typed callers in this process.
+ */
+export interface ForwardingService extends ConsoleService {
+  forward(method: MethodName, params: unknown): Promise<unknown>;
+}
+
+export function isForwarding(s: ConsoleService): s is ForwardingService {
+  return typeof (s as Partial<ForwardingService>).forward === 'function';
+}
+
 /** A service with no node behind it: every call fails with `unavailable` (and the reason), no events. */
 export function unavailableService(reason: string): ConsoleService {
   return {

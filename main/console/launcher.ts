@@ -20,7 +20,7 @@ import { IpcClient, socketAnswers } from '../daemon/client';
 import { startDaemon, type RunningDaemon } from '../daemon/daemon';
 import { pilotPaths, readConfig, resolveSocketPath } from '../daemon/paths';
 import type { Logger } from '../util/log';
-import type { ConsoleService } from '../api/service';
+import type { ConsoleService, ForwardingService } from '../api/service';
 
 const PILOTCTL = fileURLToPath(new URL('../../bin/pilotctl.mjs', import.meta.url));
 
@@ -52,10 +52,10 @@ export const DEMO_FLEET = [
 ] as const;
 
 /**
- * A ConsoleService over a running daemon's IPC socket. It does not validate: the daemon's IPC
- * extension is the boundary there and checks every request once (main/api/dispatch.ts).
+ * A ConsoleService over a running daemon's IPC socket. It forwards requests unparsed: the daemon's
+ * IPC extension is the boundary that acts on them, and checks each one once (main/api/dispatch.ts).
  */
-export async function attachToDaemon(socketPath: string): Promise<{ service: ConsoleService; client: IpcClient }> {
+export async function attachToDaemon(socketPath: string): Promise<{ service: ForwardingService; client: IpcClient }> {
   const client = await IpcClient.connect(socketPath);
   await client.subscribe();
   const events = new Emitter<ConsoleEvents>();
@@ -67,6 +67,7 @@ export async function attachToDaemon(socketPath: string): Promise<{ service: Con
     client,
     service: {
       call: (method, args) => client.call(method, args),
+      forward: (method, params) => client.call(method, params),
       on: (listener) => events.onAny(listener),
     },
   };
