@@ -368,12 +368,24 @@ export async function fuzzWebConsole(o: { messages: number; seed: number }): Pro
   const maxPayload = 256 * 1024;
   const web = await startWebConsole({ service, staticDir: dir, port: 0, maxPayloadBytes: maxPayload });
   const url = `ws://127.0.0.1:${web.port}/api?token=${encodeURIComponent(web.token)}`;
-  const open = (): Promise<WebSocket> =>
+  const openOnce = (): Promise<WebSocket> =>
     new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       ws.once('open', () => resolve(ws));
       ws.once('error', reject);
     });
+  // The server caps API sockets (503 at the cap) and frees a slot when it has seen the last one
+  // close: retry the upgrade until it has.
+  const open = async (): Promise<WebSocket> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await openOnce();
+      } catch (e) {
+        if (attempt >= 200) throw e;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  };
   type Msg = { data: string | Buffer; binary: boolean };
   const text = (v: unknown): Msg => ({ data: JSON.stringify(v), binary: false });
   const families: Record<string, () => Msg> = {

@@ -61,6 +61,8 @@ export interface UdpFuzzResult {
   drops: Record<string, number>;
   pings: { ok: number; failed: number; errors: string[] };
   rssKb: { before?: number; after?: number; max?: number };
+  /** [datagrams sent, daemon VmRSS kB] at each ping: flat at the end means bounded. */
+  rssSamples: [number, number][];
   alive: boolean;
   durationMs: number;
 }
@@ -193,6 +195,7 @@ export async function fuzzUdp(f: Fleet, o: UdpFuzzOptions): Promise<UdpFuzzResul
   const pings = { ok: 0, failed: 0, errors: [] as string[] };
   const before = await victimInfo(f);
   const rss = { before: rssKb(f.victimPid), after: undefined as number | undefined, max: rssKb(f.victimPid) };
+  const rssSamples: [number, number][] = [];
   const ping = async (): Promise<void> => {
     try {
       await f.friend.controlPing(f.victimId, 5000);
@@ -237,7 +240,10 @@ export async function fuzzUdp(f: Fleet, o: UdpFuzzOptions): Promise<UdpFuzzResul
       if (sent >= nextPing) {
         nextPing += pingEvery;
         const r = rssKb(f.victimPid);
-        if (r !== undefined) rss.max = Math.max(rss.max ?? 0, r);
+        if (r !== undefined) {
+          rss.max = Math.max(rss.max ?? 0, r);
+          rssSamples.push([sent, r]);
+        }
         await ping();
         // The pings' own datagrams are counted by the daemon too: re-base the window.
         recvBase = (await victimInfo(f)).traffic.pktsRecv;
@@ -275,6 +281,7 @@ export async function fuzzUdp(f: Fleet, o: UdpFuzzOptions): Promise<UdpFuzzResul
       drops: diffCounts(after.drops, before.drops),
       pings,
       rssKb: rss,
+      rssSamples,
       alive: alive(f.victimPid),
       durationMs: Math.round(performance.now() - t0),
     };

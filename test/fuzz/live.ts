@@ -95,6 +95,7 @@ export function formatReport(r: LiveReport): string {
       ...Object.entries(u.perFamily).map(([k, v]) => `    ${k} ${fmt(v.sent)}: ${counts(v.drops)}; not dropped ${fmt(v.notDropped)}`),
       `  pings from the well-behaved peer: ${u.pings.ok} ok, ${u.pings.failed} failed`,
       `  daemon RSS: ${u.rssKb.before ?? '?'} kB before, ${u.rssKb.after ?? '?'} kB after, max ${u.rssKb.max ?? '?'} kB`,
+      `  RSS along the run (datagrams: kB): ${[0.1, 0.25, 0.5, 0.75, 1].map((q) => u.rssSamples[Math.max(0, Math.ceil(q * u.rssSamples.length) - 1)]).filter((x) => x !== undefined).map(([n, kb]) => `${fmt(n)}: ${fmt(kb)}`).join(', ')}`,
     );
   }
   for (const [name, s] of [['registry TCP', r.registry], ['IPC socket', r.ipc], ['console WebSocket', r.ws]] as const) {
