@@ -15,10 +15,8 @@
  * - `subscribeEvents` opens a separate connection for pushed events that reconnects by itself;
  *   an event that does not match its schema is dropped and counted.
  */
-import net from 'node:net';
 import { ERROR_CODES, PilotError, type ErrorCode } from '../../shared/errors';
 import { challenge } from '../crypto';
-import { FrameDecoder, decodeJson, encodeJsonFrame } from '../wire/framing';
 import {
   decodeRegistryEvent,
   decodeRegistryReply,
@@ -46,6 +44,7 @@ import {
   type ResolveOk,
 } from '../wire/registry';
 import { silentLogger, type Logger } from '../util/log';
+import { ConnectionFailure, FramedConnection, delay, isObject } from './registry-connection';
 
 /** What the client needs from an identity (crypto/identity.ts `Identity` fits). */
 export interface RegistrySigner {
@@ -121,129 +120,11 @@ function mapCode(wire: string | undefined): ErrorCode {
   return (ERROR_CODES as readonly string[]).includes(wire) ? (wire as ErrorCode) : 'internal';
 }
 
-class ConnectionFailure extends Error {
-  constructor(
-    message: string,
-    readonly timedOut = false,
-    /** The registry sent bytes that are not a frame of JSON: not a reason to retry. */
-    readonly malformed = false,
-  ) {
-    super(message);
-  }
-}
-
 function parseAddress(a: RegistryClientOptions['address']): { host: string; port: number } {
   if (typeof a !== 'string') return a;
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(a.trim());
   if (!m) throw new PilotError('invalid_argument', `invalid registry address "${a}"`, 'use host:port');
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port: Number(m[3]) };
-}
-
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** One framed JSON connection (used by the request client and by subscriptions). */
-class FramedConnection {
-  private readonly decoder = new FrameDecoder();
-  private waiter: { resolve: (v: unknown) => void; reject: (e: Error) => void } | undefined;
-  private dead: Error | undefined;
-  /** Frames that are not the reply to a request: pushed events, or anything unexpected. */
-  onMessage: ((m: unknown) => void) | undefined;
-  onClose: ((e: Error) => void) | undefined;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      let frames: Uint8Array[];
-      try {
-        frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      } catch (e) {
-        this.fail(new ConnectionFailure(`bad frame: ${e instanceof Error ? e.message : String(e)}`, false, true));
-        return;
-      }
-      for (const f of frames) {
-        let v: unknown;
-        try {
-          v = decodeJson(f);
-        } catch (e) {
-          this.fail(new ConnectionFailure(e instanceof Error ? e.message : String(e), false, true));
-          return;
-        }
-        if ((isObject(v) && v['type'] === 'event') || !this.waiter) {
-          this.onMessage?.(v);
-          continue;
-        }
-        const w = this.waiter;
-        this.waiter = undefined;
-        w.resolve(v);
-      }
-    });
-    socket.on('error', (e) => this.fail(new ConnectionFailure(e.message)));
-    socket.on('close', () => this.fail(new ConnectionFailure('connection closed by the registry')));
-  }
-
-  static connect(host: string, port: number, timeoutMs: number): Promise<FramedConnection> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new ConnectionFailure(`connect to ${host}:${port} timed out`, true));
-      }, timeoutMs);
-      s.once('connect', () => {
-        clearTimeout(timer);
-        s.removeAllListeners('error');
-        resolve(new FramedConnection(s));
-      });
-      s.once('error', (e) => {
-        clearTimeout(timer);
-        reject(new ConnectionFailure(e.message));
-      });
-    });
-  }
-
-  get alive(): boolean {
-    return this.dead === undefined;
-  }
-
-  private fail(e: Error): void {
-    if (this.dead) return;
-    this.dead = e;
-    this.socket.destroy();
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.reject(e);
-    this.onClose?.(e);
-  }
-
-  /** Sends one request and resolves with the next frame that is not an event (any JSON value). */
-  async request(msg: Json, timeoutMs: number): Promise<unknown> {
-    if (this.dead) return Promise.reject(this.dead);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(new ConnectionFailure(`no reply within ${timeoutMs} ms`, true));
-      }, timeoutMs);
-      this.waiter = {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      this.socket.write(encodeJsonFrame(msg));
-    });
-  }
-
-  send(msg: Json): void {
-    if (!this.dead) this.socket.write(encodeJsonFrame(msg));
-  }
-
-  close(): void {
-    this.fail(new ConnectionFailure('closed'));
-  }
 }
 
 export interface FindNodesQuery {
