@@ -2,7 +2,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PilotError } from '../../../shared/errors';
 import { launchConsole } from '../../console/launcher';
 import { startWebConsole } from '../../console/web-server';
@@ -10,16 +9,16 @@ import { createLogger, jsonLineSink } from '../../util/log';
 import { installProcessGuard } from '../../util/process-guard';
 import type { CommandContext, CommandResult } from '../command';
 import { okEnvelope } from '../output';
+import { packageRoot } from '../package-root';
 import { bool, parsePort, str } from './util';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The renderer bundle; built on first use (electron-vite) when missing. */
 export function ensureRendererBuilt(log: (s: string) => void): string {
-  const dir = path.join(ROOT, 'out', 'renderer');
+  const root = packageRoot();
+  const dir = path.join(root, 'out', 'renderer');
   if (fs.existsSync(path.join(dir, 'index.html'))) return dir;
   log('building the console (first run)...\n');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.status !== 0 || !fs.existsSync(path.join(dir, 'index.html'))) {
     throw new PilotError('internal', `building the console failed: ${String(r.stderr).slice(-400)}`, 'run: npx electron-vite build');
   }

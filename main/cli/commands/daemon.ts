@@ -1,7 +1,6 @@
 /** `daemon start|stop|status` and the hidden `_daemon-run` (cli.md §4.1). */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { PilotError, toPilotError } from '../../../shared/errors';
 import { formatAddress } from '../../../shared/address';
 import { IpcClient, socketAnswers } from '../../daemon/client';
@@ -23,10 +22,10 @@ import {
 } from '../../daemon/paths';
 import { LOG_LEVELS, type LogLevel } from '../../util/log';
 import type { CommandContext, CommandResult } from '../command';
+import { pilotctlBin } from '../package-root';
 import { formatUptime, okEnvelope } from '../output';
 import { bool, socketOf, str } from './util';
 
-const BIN = fileURLToPath(new URL('../../../bin/pilotctl.mjs', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
 
 /** Flags of `daemon start` that are passed on to the background process. */
@@ -159,7 +158,7 @@ export async function daemonStart(ctx: CommandContext): Promise<CommandResult> {
   if (bool(ctx, 'foreground')) return foreground(ctx, opts);
 
   ensureHome(paths);
-  const args = [BIN, '_daemon-run'];
+  const args = [pilotctlBin(), '_daemon-run'];
   for (const k of PASSED) {
     const v = str(ctx, k);
     if (v !== undefined) args.push(`--${k}`, v);
