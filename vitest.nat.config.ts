@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Tests spawn bin/pilotctl.mjs: build the compiled CLI once per run so children run current code.
+    globalSetup: ['scripts/build-cli.mjs'],
     fileParallelism: false,
   },
 });

@@ -14,6 +14,8 @@ export default defineConfig({
   retries: 0,
   reporter: process.env['CI'] ? [['list']] : [['list']],
   outputDir: '../test-results',
+  // The suites spawn bin/pilotctl.mjs: build the compiled CLI once per run so it runs current code.
+  globalSetup: '../scripts/build-cli.mjs',
   use: {
     browserName: 'chromium',
     viewport: { width: 1440, height: 900 },
