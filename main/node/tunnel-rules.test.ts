@@ -35,6 +35,16 @@ describe('tunnel rules: key exchange', () => {
     expect(rules.shouldAnswerKx({ fresh: true, changed: false }, 10_000, 9_999)).toBe(true);
   });
 
+  it('knows a retired key when offered again, and which punch targets can be sent to', () => {
+    expect(rules.isRetiredKey(undefined, key(1))).toBe(false);
+    expect(rules.isRetiredKey([key(2), key(3)], key(3))).toBe(true);
+    expect(rules.isRetiredKey([key(2)], key(1))).toBe(false);
+    expect(rules.punchTargetOk('203.0.113.5', 4000)).toBe(true);
+    expect(rules.punchTargetOk('203.0.113.5', 0)).toBe(false);
+    expect(rules.punchTargetOk('203.0.113.5', 65536)).toBe(false);
+    expect(rules.punchTargetOk('', 4000)).toBe(false);
+  });
+
   it('answers a session-less frame from a known peer, or from an unknown sender only when not relayed', () => {
     expect(rules.onFrameWithoutSession(true, true)).toBe('answer_peer');
     expect(rules.onFrameWithoutSession(false, false)).toBe('answer_unknown');

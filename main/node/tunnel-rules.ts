@@ -30,6 +30,16 @@ export function judgePila(registered: Uint8Array | undefined, claimedKey: Uint8A
   return { accept: true };
 }
 
+/** Whether `offered` is one of the keys the peer has already replaced (a replayed exchange). */
+export function isRetiredKey(retired: readonly Uint8Array[] | undefined, offered: Uint8Array): boolean {
+  return !!retired && retired.some((k) => bytesEqual(k, offered));
+}
+
+/** A punch target the beacon may name: a port we can send to and an address of some kind. */
+export function punchTargetOk(host: string, port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65535 && host.length > 0;
+}
+
 export interface KxPlan {
   /** No session yet: derive one. */
   fresh: boolean;

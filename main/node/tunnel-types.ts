@@ -23,6 +23,8 @@ export type DropReason =
   | 'not_for_us'
   /** A correctly signed key exchange whose X25519 key is unusable (a low-order point). */
   | 'bad_key'
+  /** A signed key exchange offering a key the peer already replaced: a recorded exchange replayed. */
+  | 'stale_key'
   /** A key exchange refused because too many are already waiting on registry lookups. */
   | 'busy'
   /** A frame that made our own code throw: a bug, logged with its stack; the node keeps serving. */

@@ -50,6 +50,9 @@ export type { DropReason, PathKind, PeerCounters, PeerTunnelInfo, TunnelEvent, T
 const MAX_QUEUE = 64;
 /** PILS senders without a session that we answered lately, remembered at most (then started over). */
 const MAX_ORPHAN_SENDERS = 4096;
+/** Retired X25519 keys remembered per node, and nodes remembered (oldest forgotten first). */
+const MAX_RETIRED_PER_NODE = 8;
+const MAX_RETIRED_NODES = 4096;
 const ZERO_NONCE = new Uint8Array(12);
 
 class Peer {
@@ -104,7 +107,13 @@ export class TunnelManager {
   private readonly o: Required<Pick<TunnelOptions, 'punchAfterMs' | 'relayAfterMs' | 'establishTimeoutMs' | 'upgradeIntervalMs' | 'kxRetryMs'>>;
   private beaconValue: UdpEndpoint | undefined;
   /** UDP-level counters (Info's pkts/bytes). */
-  readonly totals = { pktsSent: 0, pktsRecv: 0, bytesSent: 0, bytesRecv: 0 };
+  readonly totals = { pktsSent: 0, pktsRecv: 0, bytesSent: 0, bytesRecv: 0, sendErrors: 0 };
+  /**
+   * X25519 keys each peer has replaced (newest last, a few per node, a bounded number of nodes): a
+   * key exchange offering one again is a replay of a recorded exchange (a peer makes a fresh key
+   * whenever it starts), which would bring back the old key with a fresh replay window.
+   */
+  private readonly retiredKeys = new Map<number, Uint8Array[]>();
 
   constructor(private readonly opts: TunnelOptions) {
     this.backend = opts.backend ?? getCrypto();
@@ -293,7 +302,14 @@ export class TunnelManager {
   private rawSend(frame: Datagram, to: UdpEndpoint): void {
     this.totals.pktsSent++;
     this.totals.bytesSent += datagramLength(frame);
-    this.opts.socket.send(frame, to);
+    try {
+      this.opts.socket.send(frame, to);
+    } catch (e) {
+      // A destination the socket refuses (bad port or address learnt from a peer): count, never throw.
+      this.totals.sendErrors++;
+      const fields: LogFields = { to: formatEndpoint(to), error: e instanceof Error ? e.message : String(e) };
+      if (this.logLimit.allow('send_error', fields)) this.opts.log.warn('datagram not sent', fields);
+    }
   }
 
   private transmit(p: Peer, frame: Datagram): void {
@@ -479,6 +495,11 @@ export class TunnelManager {
       return;
     }
     if (m.type === 'punch_command') {
+      // Only the beacon coordinates punches: from anyone else this would make us send at their word.
+      if (!fromBeacon || !rules.punchTargetOk(m.ip, m.port)) {
+        this.drop(fromBeacon ? 'malformed' : 'not_for_us');
+        return;
+      }
       const target = { host: m.ip, port: m.port };
       for (let i = 0; i < 3; i++) this.rawSend(PILP_FRAME, target);
       const now = this.opts.clock.now();
@@ -548,6 +569,12 @@ export class TunnelManager {
     // Decide before touching any state: a signed exchange with an unusable key (a low-order point
     // gives an all-zero secret) is dropped, and the tunnel we may already have stays as it was.
     let secret: Uint8Array | undefined;
+    if ((fresh || changed) && rules.isRetiredKey(this.retiredKeys.get(nodeId), x25519)) {
+      this.drop('stale_key', existing);
+      const fields: LogFields = { peer: nodeId, endpoint: formatEndpoint(from) };
+      if (this.logLimit.allow('stale_key', fields)) this.opts.log.warn('key exchange with a retired X25519 key dropped (replayed?)', fields);
+      return;
+    }
     if (fresh || changed) {
       try {
         secret = this.backend.x25519(this.x25519.privateKey, x25519);
@@ -565,6 +592,7 @@ export class TunnelManager {
     p.lastRecv = now;
     if (secret) {
       p.cipher = new TunnelCipher(this.backend, deriveTunnelKey(this.backend, secret));
+      if (changed && p.peerX25519) this.retireKey(nodeId, p.peerX25519);
       p.peerX25519 = Uint8Array.from(x25519);
       p.peerEd25519 = Uint8Array.from(ed25519);
       p.authenticated = true;
@@ -578,6 +606,16 @@ export class TunnelManager {
     if (rules.shouldAnswerKx(plan, now, p.lastKxSent)) this.maybeSendKx(p, true, relayed ? undefined : from);
     this.flushQueue(p);
     if (p.establishing && this.isReady(p.nodeId)) this.finishEstablish(p);
+  }
+
+  private retireKey(nodeId: number, key: Uint8Array): void {
+    let list = this.retiredKeys.get(nodeId);
+    if (!list) {
+      if (this.retiredKeys.size >= MAX_RETIRED_NODES) this.retiredKeys.delete(this.retiredKeys.keys().next().value!);
+      this.retiredKeys.set(nodeId, (list = []));
+    }
+    list.push(key);
+    if (list.length > MAX_RETIRED_PER_NODE) list.shift();
   }
 
   private noteDirect(p: Peer, from: UdpEndpoint): void {

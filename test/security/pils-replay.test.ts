@@ -85,13 +85,10 @@ describe('PILS replay window at a live node', () => {
     expect(victim.tunnels.drops().bad_tag ?? 0).toBe(0);
   });
 
-  // KNOWN BUG (reported, tunnels.ts is not ours to change here): a key exchange carries no freshness,
-  // so a third party that recorded a peer's PILA and some PILS frames can, after the peer re-keyed,
-  // replay that PILA: the node switches back to the old key with a fresh replay window and accepts the
-  // recorded frames again (and moves the peer's endpoint to the replayer's address). Written as the
-  // behaviour we want and marked it.fails until tunnels.ts refuses a peer's retired X25519 keys:
-  // when it is fixed this test fails, and `.fails` comes off.
-  it.fails('a recorded key exchange replayed after a re-key does not bring back the old key and its frames', async () => {
+  // A key exchange carries no freshness: a third party that recorded a peer's PILA and some PILS frames
+  // could, after the peer re-keyed, replay that PILA and bring back the old key with a fresh replay
+  // window. The node remembers each peer's retired X25519 keys and refuses them ('stale_key').
+  it('a recorded key exchange replayed after a re-key does not bring back the old key and its frames', async () => {
     const alice = new RawPeer();
     const mallory = dgram.createSocket('udp4');
     try {
@@ -121,6 +118,7 @@ describe('PILS replay window at a live node', () => {
       await send(recorded);
       await vi.waitFor(() => expect(victim.counters.controlPings - pings + dropsTotal()).toBeGreaterThan(d1), { timeout: 5000, interval: 10 });
       expect(victim.counters.controlPings).toBe(pings);
+      expect(victim.tunnels.drops().stale_key ?? 0).toBeGreaterThan(0);
     } finally {
       mallory.close();
       alice.close();
