@@ -254,6 +254,15 @@ export async function fuzzUdp(f: Fleet, o: UdpFuzzOptions): Promise<UdpFuzzResul
         o.progress(sent);
       }
     }
+    // Drain: the phase ends when the daemon has read all of it (or stopped making progress), so the
+    // next phase's counter differences are its own.
+    for (let last = -1, still = 0; ; ) {
+      const got = (await victimInfo(f)).traffic.pktsRecv - recvBase;
+      if (got >= sentSinceBase) break;
+      if (got === last && ++still >= 3) break;
+      if (got !== last) still = 0;
+      last = got;
+    }
   };
 
   const perFamily: UdpFuzzResult['perFamily'] = {};
@@ -288,4 +297,77 @@ export async function fuzzUdp(f: Fleet, o: UdpFuzzOptions): Promise<UdpFuzzResul
   } finally {
     sock.close();
   }
+}
+
+export interface BeaconFuzzResult {
+  sent: number;
+  byFamily: Record<string, number>;
+  /** Barriers: after each batch a discover (node 0) whose reply shows the beacon has read the batch. */
+  barriers: { answered: number; hang: number };
+  alive: boolean;
+  goodClientOk: boolean;
+  rssKb: { before?: number; after?: number };
+  durationMs: number;
+}
+
+/**
+ * The same datagram families at the backbone's beacon port. The beacon keeps its counters to itself,
+ * so the fuzzer paces itself with a discover after each batch: its reply means the batch was read.
+ * Afterwards a fresh socket's discover must be answered, and the backbone process must be alive.
+ */
+export async function fuzzBeacon(f: Fleet, o: { datagrams: number; seed?: number; window?: number }): Promise<BeaconFuzzResult> {
+  const t0 = performance.now();
+  const window = o.window ?? 64;
+  const next = datagramSource(f, (o.seed ?? 1) ^ 0xbeac);
+  const i = f.bb.beacon.lastIndexOf(':');
+  const host = f.bb.beacon.slice(0, i);
+  const port = Number(f.bb.beacon.slice(i + 1));
+  const pid = f.bb.proc.pid!;
+  const before = rssKb(pid);
+  const discover = encodeBeacon({ type: 'discover', nodeId: 0 });
+  const isReply = (m: Buffer): boolean => m.length > 0 && m[0] === 0x02;
+  const ask = (s: dgram.Socket): Promise<boolean> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => done(false), 5000);
+      const onMsg = (m: Buffer): void => {
+        if (isReply(m)) done(true);
+      };
+      function done(v: boolean): void {
+        clearTimeout(t);
+        s.off('message', onMsg);
+        resolve(v);
+      }
+      s.on('message', onMsg);
+      s.send(discover, port, host);
+    });
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', () => undefined);
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const byFamily: Record<string, number> = {};
+  const barriers = { answered: 0, hang: 0 };
+  let sent = 0;
+  try {
+    while (sent < o.datagrams) {
+      const batch = Math.min(window, o.datagrams - sent);
+      await Promise.all(
+        Array.from({ length: batch }, () => {
+          const [k, b] = next();
+          byFamily[k] = (byFamily[k] ?? 0) + 1;
+          return new Promise<void>((resolve) => sock.send(b, port, host, () => resolve()));
+        }),
+      );
+      sent += batch;
+      if (await ask(sock)) barriers.answered++;
+      else barriers.hang++;
+    }
+  } finally {
+    sock.close();
+  }
+  const good = dgram.createSocket('udp4');
+  await new Promise<void>((r) => good.bind(0, '127.0.0.1', () => r()));
+  // UDP is lossy and a real client retries: three tries of 5 s.
+  let goodClientOk = false;
+  for (let t = 0; t < 3 && !goodClientOk; t++) goodClientOk = await ask(good);
+  good.close();
+  return { sent, byFamily, barriers, alive: f.bb.proc.exitCode === null, goodClientOk, rssKb: { before, after: rssKb(pid) }, durationMs: Math.round(performance.now() - t0) };
 }

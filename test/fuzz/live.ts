@@ -1,21 +1,22 @@
 /**
  * The live fuzzer (issue 10): real processes, real sockets, counted outcomes.
  *
- *   npx tsx test/fuzz/live.ts [--datagrams N] [--frames N] [--ws N] [--seed S] [--only udp,registry,ipc,ws] [--json]
+ *   npx tsx test/fuzz/live.ts [--datagrams N] [--beacon N] [--frames N] [--ws N] [--seed S] [--only udp,beacon,registry,ipc,ws] [--json]
  *
  * Defaults are the long budget `npm run fuzz` runs: 1,000,000 datagrams at a daemon's UDP socket,
- * 10,000 malformed frames at the registry and at the daemon's IPC socket, 10,000 malformed or
+ * 100,000 at the backbone's beacon port, 10,000 malformed frames at the registry and at the daemon's IPC socket, 10,000 malformed or
  * oversized messages at the console WebSocket. Prints what happened to each (by reason, from the
  * node's own counters where it keeps them) and exits 1 when a check failed: a process died, a ping
  * from the well-behaved peer failed, or a good client was not served afterwards.
  */
 import { formatAddress } from '../../shared/address';
 import { internalErrorLogs, startFleet, stopFleet, type Fleet } from './live-fleet';
-import { fuzzUdp, type UdpFuzzResult } from './live-udp';
+import { fuzzBeacon, fuzzUdp, type BeaconFuzzResult, type UdpFuzzResult } from './live-udp';
 import { fuzzIpc, fuzzRegistry, fuzzWebConsole, type StreamFuzzResult } from './live-streams';
 
 export interface LiveBudget {
   datagrams: number;
+  beacon: number;
   frames: number;
   ws: number;
   seed: number;
@@ -27,6 +28,7 @@ export interface LiveReport {
   date: string;
   budget: Omit<LiveBudget, 'progress'>;
   udp?: UdpFuzzResult;
+  beacon?: BeaconFuzzResult;
   registry?: StreamFuzzResult;
   ipc?: StreamFuzzResult;
   ws?: StreamFuzzResult;
@@ -37,10 +39,10 @@ export interface LiveReport {
 export async function runLive(b: LiveBudget): Promise<LiveReport> {
   const say = b.progress ?? ((): void => undefined);
   const on = (part: string): boolean => !b.only || b.only.includes(part);
-  const report: LiveReport = { date: new Date().toISOString(), budget: { datagrams: b.datagrams, frames: b.frames, ws: b.ws, seed: b.seed, ...(b.only ? { only: b.only } : {}) }, failures: [] };
+  const report: LiveReport = { date: new Date().toISOString(), budget: { datagrams: b.datagrams, beacon: b.beacon, frames: b.frames, ws: b.ws, seed: b.seed, ...(b.only ? { only: b.only } : {}) }, failures: [] };
   let fleet: Fleet | undefined;
   try {
-    if (on('udp') || on('registry') || on('ipc')) {
+    if (on('udp') || on('beacon') || on('registry') || on('ipc')) {
       fleet = await startFleet();
       say(`fleet up: backbone pid ${fleet.bb.proc.pid}, victim ${formatAddress({ network: 0, node: fleet.victimId })} pid ${fleet.victimPid} udp ${fleet.victimUdp.host}:${fleet.victimUdp.port}`);
     }
@@ -51,6 +53,14 @@ export async function runLive(b: LiveBudget): Promise<LiveReport> {
       if (!r.alive) report.failures.push('udp: the daemon process died');
       if (r.pings.failed > 0) report.failures.push(`udp: ${r.pings.failed} of ${r.pings.ok + r.pings.failed} pings from the well-behaved peer failed (${r.pings.errors.join('; ')})`);
       if ((r.drops['internal_error'] ?? 0) > 0) report.failures.push(`udp: ${r.drops['internal_error']} datagrams made the daemon's own code throw (internal_error); from its log:\n    ${internalErrorLogs(fleet).join('\n    ')}`);
+    }
+    if (fleet && on('beacon')) {
+      say(`beacon: ${b.beacon} datagrams`);
+      const r = await fuzzBeacon(fleet, { datagrams: b.beacon, seed: b.seed });
+      report.beacon = r;
+      if (!r.alive) report.failures.push(`beacon: the backbone process exited: ${fleet.bb.stderr().slice(-2000)}`);
+      if (r.barriers.hang > 0) report.failures.push(`beacon: ${r.barriers.hang} discover barriers were not answered within 5 s`);
+      if (!r.goodClientOk) report.failures.push('beacon: a good client was not answered afterwards');
     }
     if (fleet && on('registry')) {
       say(`registry: ${b.frames} frames`);
@@ -98,6 +108,13 @@ export function formatReport(r: LiveReport): string {
       `  RSS along the run (datagrams: kB): ${[0.1, 0.25, 0.5, 0.75, 1].map((q) => u.rssSamples[Math.max(0, Math.ceil(q * u.rssSamples.length) - 1)]).filter((x) => x !== undefined).map(([n, kb]) => `${fmt(n)}: ${fmt(kb)}`).join(', ')}`,
     );
   }
+  if (r.beacon) {
+    const bc = r.beacon;
+    lines.push(
+      `beacon UDP: ${fmt(bc.sent)} datagrams in ${(bc.durationMs / 1000).toFixed(1)} s; discover barriers answered ${fmt(bc.barriers.answered)}, unanswered ${bc.barriers.hang}; backbone alive: ${bc.alive ? 'yes' : 'NO'}`,
+      `  good client answered afterwards: ${bc.goodClientOk ? 'yes' : 'NO'}; backbone RSS ${bc.rssKb.before ?? '?'} → ${bc.rssKb.after ?? '?'} kB`,
+    );
+  }
   for (const [name, s] of [['registry TCP', r.registry], ['IPC socket', r.ipc], ['console WebSocket', r.ws]] as const) {
     if (!s) continue;
     lines.push(
@@ -124,6 +141,7 @@ async function main(): Promise<void> {
   const only = arg('only')?.split(',');
   const report = await runLive({
     datagrams: num('datagrams', 1_000_000),
+    beacon: num('beacon', 100_000),
     frames: num('frames', 10_000),
     ws: num('ws', 10_000),
     seed: num('seed', 1),
