@@ -292,7 +292,7 @@ export async function listen(ctx: CommandContext): Promise<CommandResult> {
     // Any request makes sure the daemon registered this client before datagrams are expected.
     await c.info();
     const timer = timeoutMs > 0 ? setTimeout(() => finish(true), timeoutMs) : undefined;
-    void ctx.interrupted.then(() => finish(false));
+    ctx.interrupted.then(() => finish(false), () => undefined);
     const timedOut = await finished;
     if (timer) clearTimeout(timer);
     if (timedOut && !ctx.json) ctx.err('timeout\n');

@@ -141,7 +141,7 @@ export async function subscribe(ctx: CommandContext): Promise<CommandResult> {
     });
     conn.on('close', () => finish({ timedOut: false, error: 'event stream closed' }));
     const timer = timeoutMs > 0 ? setTimeout(() => finish({ timedOut: true }), timeoutMs) : undefined;
-    void ctx.interrupted.then(() => finish({ timedOut: false }));
+    ctx.interrupted.then(() => finish({ timedOut: false }), () => undefined);
     const r = await finished;
     if (timer) clearTimeout(timer);
     await conn.close();

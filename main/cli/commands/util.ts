@@ -147,10 +147,13 @@ export function text(b: Uint8Array): string {
 export function sleepOrInterrupt(ctx: CommandContext, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
-    void ctx.interrupted.then(() => {
-      clearTimeout(t);
-      resolve(true);
-    });
+    ctx.interrupted.then(
+      () => {
+        clearTimeout(t);
+        resolve(true);
+      },
+      () => undefined,
+    );
   });
 }
 
