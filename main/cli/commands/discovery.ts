@@ -6,9 +6,7 @@ import { PilotError, toPilotError } from '../../../shared/errors';
 import type { FoundNodeView, PeerView } from '../../../shared/contract';
 import type { InfoJson } from '../../daemon/info';
 import { IpcClient } from '../../daemon/client';
-import { validateWebhookUrl } from '../../daemon/webhook';
 import { pilotPaths, readConfig, resolveRegistry, writeConfig } from '../../daemon/paths';
-import { RegistryClient } from '../../node/registry-client';
 import type { CommandContext, CommandResult } from '../command';
 import { formatBytes, formatUptime } from '../output';
 import { arg, fmtMs, pad, parseNodeId, registryUnreachable, socketOf, str, withDaemon } from './util';
@@ -88,6 +86,9 @@ export async function find(ctx: CommandContext): Promise<CommandResult> {
 export async function lookup(ctx: CommandContext): Promise<CommandResult> {
   const id = parseNodeId(arg(ctx, 0, 'node_id', 'lookup <node_id>'));
   const address = resolveRegistry(ctx.env);
+  // Loaded here, not at the top: the registry client brings the wire schemas (zod) and the crypto,
+  // which the other discovery commands (info above all) do not need at start-up.
+  const { RegistryClient } = await import('../../node/registry-client');
   const rc = new RegistryClient({ address, reconnectAttempts: 1, connectTimeoutMs: 3000, timeoutMs: 5000 });
   try {
     return { data: await rc.lookup(id) };
@@ -230,6 +231,7 @@ export async function setWebhook(ctx: CommandContext): Promise<CommandResult> {
   const usage = 'set-webhook <url>';
   const url = arg(ctx, 0, 'url', usage);
   if (ctx.args.length > 1) throw new PilotError('invalid_argument', `set-webhook takes one <url>, got ${ctx.args.length} arguments`, `usage: pilotctl ${usage}`);
+  const { validateWebhookUrl } = await import('../../daemon/webhook'); // the webhook pump: not needed by the other commands
   validateWebhookUrl(url);
   saveWebhook(ctx, url);
   const applied = await applyWebhook(ctx, url);
