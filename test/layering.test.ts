@@ -6,7 +6,14 @@ import { LAYER_DIRS } from '../scripts/eslint/layering.mjs';
 
 // The layering rule is what keeps imports pointing down; check that it really fires.
 const root = path.resolve(import.meta.dirname, '..');
-const eslint = new ESLint({ cwd: root });
+// The probe files do not exist on disk, so the type-aware rules (which need a TS program) are off here.
+const eslint = new ESLint({
+  cwd: root,
+  overrideConfig: {
+    languageOptions: { parserOptions: { projectService: false } },
+    rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-misused-promises': 'off' },
+  },
+});
 
 async function lint(file: string, code: string): Promise<string[]> {
   const [res] = await eslint.lintText(code, { filePath: path.join(root, file) });
