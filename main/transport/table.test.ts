@@ -89,6 +89,15 @@ describe('ConnectionTable', () => {
     expect(out.map((o) => o.seg.flags)).toEqual([FLAG_SYN | FLAG_ACK, FLAG_SYN | FLAG_ACK, FLAG_RST]);
   });
 
+  it('per-peer connection limit: one node cannot take every slot; another node is still served', () => {
+    const { table, out } = mkTable({ maxConnsPerPeer: 2 });
+    table.listen(1000);
+    for (let i = 0; i < 3; i++) table.handleIncoming({ src: peer, srcPort: 50000 + i, dstPort: 1000, seg: syn() }, 0);
+    table.handleIncoming({ src: backboneAddress(2), srcPort: 50000, dstPort: 1000, seg: syn() }, 0);
+    expect(out.map((o) => o.seg.flags)).toEqual([FLAG_SYN | FLAG_ACK, FLAG_SYN | FLAG_ACK, FLAG_RST, FLAG_SYN | FLAG_ACK]);
+    expect(table.peerLimited).toBe(1);
+  });
+
   it('SYN rate limits: 10/s per source, 100/s global; excess dropped silently, tokens refill', () => {
     const { table, out } = mkTable();
     table.listen(1000, 1000);

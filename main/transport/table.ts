@@ -58,6 +58,8 @@ export interface TableConfig {
   transport: Partial<TransportConfig>;
   maxConnsPerPort: number;
   maxConnsTotal: number;
+  /** Active connections one remote node may hold with us; its further SYNs are reset (fairness). */
+  maxConnsPerPeer: number;
   synRateGlobal: number;
   synRatePerSource: number;
   maxSynSources: number;
@@ -69,6 +71,7 @@ export const DEFAULT_TABLE_CONFIG: TableConfig = Object.freeze({
   transport: {},
   maxConnsPerPort: 1024,
   maxConnsTotal: 4096,
+  maxConnsPerPeer: 256,
   synRateGlobal: 100,
   synRatePerSource: 10,
   maxSynSources: 4096,
@@ -111,6 +114,9 @@ export class ConnectionTable {
   private readonly byId = new Map<number, StreamConnection>();
   private readonly listeners = new Map<number, Listener>();
   private readonly activePerPort = new Map<number, number>();
+  private readonly activePerPeer = new Map<number, number>();
+  /** SYNs reset because their node already held `maxConnsPerPeer` connections. */
+  peerLimited = 0;
   private readonly counted = new Set<StreamConnection>();
   private activeTotal = 0;
   private nextId = 1;
@@ -129,7 +135,7 @@ export class ConnectionTable {
     this.hooks = hooks;
     this.config = Object.freeze({ ...DEFAULT_TABLE_CONFIG, ...config });
     this.transport = makeTransportConfig(this.config.transport);
-    for (const k of ['maxConnsPerPort', 'maxConnsTotal', 'synRateGlobal', 'synRatePerSource', 'maxSynSources', 'defaultBacklog'] as const) {
+    for (const k of ['maxConnsPerPort', 'maxConnsTotal', 'maxConnsPerPeer', 'synRateGlobal', 'synRatePerSource', 'maxSynSources', 'defaultBacklog'] as const) {
       const v = this.config[k];
       if (!Number.isInteger(v) || v < 0) throw new PilotError('invalid_argument', `table option ${k} must be a non-negative integer`);
     }
@@ -261,6 +267,11 @@ export class ConnectionTable {
       this.hooks.sendRaw(pkt.dstPort, pkt.src, pkt.srcPort, rstSegment());
       return;
     }
+    if ((this.activePerPeer.get(addressKey(pkt.src)) ?? 0) >= this.config.maxConnsPerPeer) {
+      this.peerLimited++;
+      this.hooks.sendRaw(pkt.dstPort, pkt.src, pkt.srcPort, rstSegment());
+      return;
+    }
     if (
       this.activeTotal >= this.config.maxConnsTotal ||
       (this.activePerPort.get(pkt.dstPort) ?? 0) >= this.config.maxConnsPerPort ||
@@ -369,6 +380,8 @@ export class ConnectionTable {
     this.counted.add(c);
     this.activeTotal++;
     this.activePerPort.set(c.localPort, (this.activePerPort.get(c.localPort) ?? 0) + 1);
+    const peer = addressKey(c.remoteAddr);
+    this.activePerPeer.set(peer, (this.activePerPeer.get(peer) ?? 0) + 1);
   }
 
   private uncount(c: StreamConnection): void {
@@ -377,6 +390,10 @@ export class ConnectionTable {
     const n = (this.activePerPort.get(c.localPort) ?? 1) - 1;
     if (n <= 0) this.activePerPort.delete(c.localPort);
     else this.activePerPort.set(c.localPort, n);
+    const peer = addressKey(c.remoteAddr);
+    const m = (this.activePerPeer.get(peer) ?? 1) - 1;
+    if (m <= 0) this.activePerPeer.delete(peer);
+    else this.activePerPeer.set(peer, m);
   }
 
   private onState(c: StreamConnection, prev: StreamState): void {
