@@ -177,6 +177,46 @@ export interface SpanView {
   durationMs: number;
   status: 'ok' | 'error';
   attrs: Record<string, string | number | boolean>;
+  /** OTel span kind (absent in spans from older nodes: internal). */
+  kind?: 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+  /** The parent span is on another node (or in the agent's own code): it came in a traceparent. */
+  remoteParent?: boolean;
+  /** The recording node's address text (`node` is its hostname when it has one). */
+  nodeAddr?: string;
+  /** Timestamped events inside the span (e.g. each punch attempt). */
+  events?: { name: string; timeMs: number; attrs?: Record<string, string | number | boolean> }[];
+  /** The error's message when status is error. */
+  statusMessage?: string;
+}
+
+/** One node of a collected trace (a lane of the waterfall). */
+export interface TraceNodeView {
+  address: string;
+  nodeId: number;
+  hostname?: string;
+  /** This node (the collector). */
+  self: boolean;
+  /** The node's clock minus ours (ms), estimated from a control ping RTT; 0 for self. */
+  offsetMs: number;
+  rttMs?: number;
+  spans: number;
+  /** The node held more spans of the trace than one reply carries. */
+  truncated?: boolean;
+  /** Why this node gave no spans (refused, unreachable). */
+  error?: string;
+}
+
+/** A span of a collected trace: its lane (node address) and its start on the collector's clock. */
+export interface CollectedSpan extends SpanView {
+  lane: string;
+  adjustedStartMs: number;
+}
+
+export interface CollectedTrace {
+  traceId: string;
+  nodes: TraceNodeView[];
+  /** Sorted by adjustedStartMs. */
+  spans: CollectedSpan[];
 }
 
 export interface TaskView {
@@ -245,7 +285,16 @@ export const methodSchemas = {
     .strict(),
   'traces.list': z.object({ limit: z.number().int().min(1).max(10_000).optional() }).strict(),
   'traces.get': z.object({ traceId: z.string().regex(/^[0-9a-f]{1,64}$/) }).strict(),
-  'logs.tail': z.object({ limit: z.number().int().min(1).max(10_000).optional(), level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).optional(), peer: z.number().int().optional() }).strict(),
+  'traces.collect': z.object({ traceId: z.string().regex(/^[0-9a-f]{1,64}$/), rounds: z.number().int().min(1).max(8).optional(), timeoutMs: z.number().int().min(100).max(60_000).optional() }).strict(),
+  'logs.tail': z
+    .object({
+      limit: z.number().int().min(1).max(10_000).optional(),
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).optional(),
+      peer: z.number().int().optional(),
+      traceId: z.string().regex(/^[0-9a-f]{1,64}$/).optional(),
+      component: z.string().max(64).optional(),
+    })
+    .strict(),
 } as const;
 
 export type MethodName = keyof typeof methodSchemas;
@@ -283,6 +332,7 @@ export interface MethodResults {
   'tasks.sendResults': { taskId: string; status: string; sentTo: string; sentType: 'text' | 'file'; filename?: string; fileSize?: number };
   'traces.list': SpanView[];
   'traces.get': SpanView[];
+  'traces.collect': CollectedTrace;
   'logs.tail': LogLine[];
 }
 
