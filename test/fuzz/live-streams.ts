@@ -316,7 +316,7 @@ export async function fuzzIpc(f: Fleet, o: { frames: number; seed: number }): Pr
         bump(outcomes, 'undecodable_reply');
         continue;
       }
-      if (m.cmd === 'error') bump(outcomes, `error:${m.message.replace(/0x[0-9a-f]+|\d+/g, 'N').replace(/^(invalid JSON).*/, '$1').slice(0, 48)}`);
+      if (m.cmd === 'error') bump(outcomes, `error:${m.message.replace(/0x[0-9a-f]+|\d+/g, 'N').replace(/^(invalid JSON)[\s\S]*/, '$1').slice(0, 48)}`);
       else if (m.cmd === 'ext_response') {
         const j = decodeJson(m.json) as { ok: boolean; error?: { code: string } };
         bump(outcomes, j.ok ? 'ext:ok' : `ext:${j.error?.code ?? '?'}`);
