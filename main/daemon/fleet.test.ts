@@ -83,7 +83,16 @@ describe('fleet pattern through pilotctl', () => {
     let pending: { node_id: number }[] = [];
     for (let i = 0; i < 50 && pending.length === 0; i++) pending = (await ok(news, ['pending']))['pending'] as { node_id: number }[];
     expect(pending).toHaveLength(1);
+    // Unix seconds on the IPC, as the reference's (cli.md 0x04/0x05), and a real date in the text view.
+    const now = Date.now() / 1000;
+    expect((pending[0] as { received_at: number }).received_at).toBeGreaterThan(now - 600);
+    expect((pending[0] as { received_at: number }).received_at).toBeLessThan(now + 600);
+    const text = await pilotctl(news.env, ['pending']);
+    expect(text.stdout).toContain(String(new Date().getFullYear()));
     await ok(news, ['approve', String(pending[0]!.node_id)]);
+    const trusted = (await ok(news, ['trust']))['trusted'] as { approved_at: number }[];
+    expect(trusted[0]!.approved_at).toBeGreaterThan(now - 600);
+    expect(trusted[0]!.approved_at).toBeLessThan(now + 600);
 
     let sent: Record<string, unknown> | undefined;
     for (let i = 0; i < 50 && !sent; i++) {

@@ -399,11 +399,11 @@ export class IpcServer {
       }
       case HANDSHAKE_SUB.PENDING: {
         const list = await wrap(() => svc.call('trust.pending', {}));
-        return { pending: list.map((p) => ({ justification: p.justification, node_id: p.nodeId, public_key: p.publicKey ?? '', received_at: p.receivedAt })) };
+        return { pending: list.map((p) => ({ justification: p.justification, node_id: p.nodeId, public_key: p.publicKey ?? '', received_at: Math.floor(p.receivedAt / 1000) })) };
       }
       case HANDSHAKE_SUB.TRUSTED: {
         const list = await wrap(() => svc.call('trust.list', {}));
-        return { trusted: list.map((t) => ({ approved_at: t.approvedAt, mutual: t.mutual, network: t.network, node_id: t.nodeId, public_key: t.publicKey ?? '' })) };
+        return { trusted: list.map((t) => ({ approved_at: Math.floor(t.approvedAt / 1000), mutual: t.mutual, network: t.network, node_id: t.nodeId, public_key: t.publicKey ?? '' })) };
       }
       case HANDSHAKE_SUB.REVOKE: {
         const id = needId();
