@@ -317,6 +317,20 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
         return;
       }
       case 'error': {
+        // A daemon that does not know our JSON extension (the reference answers 0x40 with
+        // "unknown command: 0x40") fails the oldest extension request, never a plain one.
+        if (/^unknown command: 0x4[0-2]\b/i.test(m.message) && this.ext.size > 0) {
+          const [id, w] = this.ext.entries().next().value!;
+          this.ext.delete(id);
+          w.reject(
+            new PilotError(
+              'unavailable',
+              'this daemon does not support the command (it has no Pilot Fleet extensions: a reference daemon?)',
+              'the reference daemon answers only its own commands: ping/traceroute/bench/send/recv/connect/info/trust work against it',
+            ),
+          );
+          return;
+        }
         const w = this.waiters.shift();
         if (w) w.reject(daemonError(m.message));
         else this.emit('daemon_error', m.message);
