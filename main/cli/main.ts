@@ -58,6 +58,8 @@ export interface RunIo {
   stderr: (s: string) => void;
   env: NodeJS.ProcessEnv;
   interrupted?: Promise<void>;
+  /** Called when the command looks at `ctx.interrupted`: it will stop by itself on Ctrl-C/SIGTERM. */
+  watchesInterrupt?: () => void;
 }
 
 /** Runs one pilotctl invocation; returns the exit status. */
@@ -119,6 +121,7 @@ export async function runCli(argv: string[], io: RunIo): Promise<number> {
   if (!impl) {
     return fail(new PilotError('unavailable', `pilotctl ${spec.name} is not built yet`, 'see the README section "What exists today"'));
   }
+  const interrupted = io.interrupted ?? new Promise<void>(() => undefined);
   const ctx: CommandContext = {
     args: parsed.positionals,
     flags: parsed.values as Record<string, string | boolean | undefined>,
@@ -126,7 +129,10 @@ export async function runCli(argv: string[], io: RunIo): Promise<number> {
     env: io.env,
     out: io.stdout,
     err: io.stderr,
-    interrupted: io.interrupted ?? new Promise<void>(() => undefined),
+    get interrupted() {
+      io.watchesInterrupt?.();
+      return interrupted;
+    },
   };
   let result: CommandResult;
   try {

@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeIpc, encodeIpc } from '../wire/ipc';
 import { encodeFrame, FrameDecoder } from '../wire/framing';
 import { IpcClient } from './client';
-import { envelope, pilotctl } from './testing/procs';
+import { envelope, PILOTCTL, pilotctl } from './testing/procs';
 
 // A daemon that speaks only the reference's IPC commands (cli.md §2): anything else, our JSON
 // extension 0x40-0x42 included, gets `Error "unknown command: 0xNN"`. Our client and pilotctl must
@@ -65,5 +66,26 @@ describe('tools against a daemon without our extensions', () => {
     const r = await pilotctl(env, ['--json', 'peers'], 20_000);
     expect(r.code).not.toBe(0);
     expect(envelope(r)).toMatchObject({ status: 'error', code: 'unavailable' });
+  });
+
+  it('the first Ctrl-C ends a pilotctl that waits on a daemon which never answers', async () => {
+    // A daemon that takes the request and says nothing.
+    const silentPath = path.join(dir, 'silent.sock');
+    let connected!: () => void;
+    const gotConnection = new Promise<void>((r) => (connected = r));
+    const silent = net.createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.once('data', () => connected());
+    });
+    await new Promise<void>((r) => silent.listen(silentPath, () => r()));
+    try {
+      const child = spawn(process.execPath, [PILOTCTL, 'info'], { env: { ...process.env, PILOT_SOCKET: silentPath, PILOT_HOME: dir }, stdio: 'ignore' });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      await gotConnection;
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 });
