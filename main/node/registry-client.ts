@@ -17,6 +17,7 @@
  */
 import { ERROR_CODES, PilotError, type ErrorCode } from '../../shared/errors';
 import { challenge } from '../crypto';
+import type { ParentLike, Tracer } from '../observe/tracer';
 import {
   decodeRegistryEvent,
   decodeRegistryReply,
@@ -67,6 +68,8 @@ export interface RegistryClientOptions {
   /** First backoff step; doubles per attempt, capped at 10 s (default 500 ms). */
   backoffMs?: number;
   logger?: Logger;
+  /** Each call becomes a client span `registry.<type>` (child of the caller's span when given). */
+  tracer?: Tracer;
 }
 
 export interface RegistryClientStats {
@@ -164,6 +167,7 @@ export class RegistryClient {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly log: Logger;
+  private readonly tracer: Tracer | undefined;
   private readonly st: RegistryClientStats = { malformedReplies: 0, droppedEvents: 0, unexpectedFrames: 0 };
 
   constructor(opts: RegistryClientOptions) {
@@ -175,6 +179,7 @@ export class RegistryClient {
     this.attempts = opts.reconnectAttempts ?? 5;
     this.backoffMs = opts.backoffMs ?? 500;
     this.log = (opts.logger ?? silentLogger).child({ component: 'registry-client' });
+    this.tracer = opts.tracer;
   }
 
   stats(): RegistryClientStats {
@@ -207,7 +212,20 @@ export class RegistryClient {
   }
 
   /** Sends a typed request and returns its reply, checked against the reply's schema. */
-  private async call<K extends RegistryRequestType>(type: K, fields: RegistryRequestFields<K>): Promise<RegistryReply<K>> {
+  private async call<K extends RegistryRequestType>(type: K, fields: RegistryRequestFields<K>, parent?: ParentLike): Promise<RegistryReply<K>> {
+    if (!this.tracer?.enabled) return this.callUntraced(type, fields);
+    const span = this.tracer.start(`registry.${type}`, parent, { 'rpc.system': 'pilot-registry', 'server.address': this.where }, 'client');
+    try {
+      const r = await this.callUntraced(type, fields);
+      span.end();
+      return r;
+    } catch (e) {
+      span.fail(e);
+      throw e;
+    }
+  }
+
+  private async callUntraced<K extends RegistryRequestType>(type: K, fields: RegistryRequestFields<K>): Promise<RegistryReply<K>> {
     const raw = await this.exchange({ ...fields, type }, type);
     const d = decodeRegistryReply(type, raw);
     if (d.kind === 'ok') return d.reply;
@@ -325,13 +343,13 @@ export class RegistryClient {
     return r;
   }
 
-  async lookup(nodeId: number): Promise<LookupOk> {
-    return this.call('lookup', { node_id: nodeId });
+  async lookup(nodeId: number, parent?: ParentLike): Promise<LookupOk> {
+    return this.call('lookup', { node_id: nodeId }, parent);
   }
 
-  async resolve(target: number): Promise<ResolveOk> {
+  async resolve(target: number, parent?: ParentLike): Promise<ResolveOk> {
     const id = this.id();
-    return this.call('resolve', { node_id: target, requester_id: id, signature: this.sign(challenge.resolve(id, target)) });
+    return this.call('resolve', { node_id: target, requester_id: id, signature: this.sign(challenge.resolve(id, target)) }, parent);
   }
 
   async setVisibility(isPublic: boolean): Promise<ReplyFields<'set_visibility'>> {
@@ -347,8 +365,8 @@ export class RegistryClient {
     return this.call('set_hostname', { node_id: id, hostname, signature: this.sign(challenge.setHostname(id)) });
   }
 
-  async resolveHostname(hostname: string): Promise<ResolveHostnameOk> {
-    return this.call('resolve_hostname', { hostname });
+  async resolveHostname(hostname: string, parent?: ParentLike): Promise<ResolveHostnameOk> {
+    return this.call('resolve_hostname', { hostname }, parent);
   }
 
   async setTags(tags: string[]): Promise<ReplyFields<'set_tags'>> {

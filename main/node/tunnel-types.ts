@@ -61,6 +61,16 @@ export type TunnelEvent =
   | { type: 'path_changed'; nodeId: number; from: PathKind; to: PathKind; endpoint?: string }
   | { type: 'dropped'; nodeId?: number; reason: DropReason };
 
+/**
+ * Stages of establishing a tunnel, for the node's dial spans (observation only: no decision
+ * depends on the observer).
+ */
+export type DialStage =
+  | { stage: 'punch_request'; nodeId: number; elapsedMs: number }
+  | { stage: 'relay_fallback'; nodeId: number; elapsedMs: number; reason: 'no_direct_answer' | 'no_endpoint' }
+  | { stage: 'established'; nodeId: number; elapsedMs: number; path: PathKind }
+  | { stage: 'failed'; nodeId: number; elapsedMs: number; error: string };
+
 export interface TunnelOptions {
   identity: Identity;
   socket: DatagramSocket;
@@ -75,6 +85,8 @@ export interface TunnelOptions {
   onPacket: (packet: Uint8Array, from: number) => void;
   onBeacon?: (msg: BeaconMessage, from: UdpEndpoint) => void;
   onEvent?: (ev: TunnelEvent) => void;
+  /** Observer of tunnel establishment stages (tracing); must not throw. */
+  onDialStage?: (s: DialStage) => void;
   /** Direct key exchange attempts before asking the beacon to coordinate a punch. */
   punchAfterMs?: number;
   /** Give up on direct and switch to relay after this long. */

@@ -377,8 +377,10 @@ export class TunnelManager {
         p.punchRequestedAt = this.opts.clock.now();
         p.punchInvolved = true;
         this.sendBeacon({ type: 'punch_request', requester: this.nodeIdValue, target: p.nodeId });
+        this.opts.onDialStage?.({ stage: 'punch_request', nodeId: p.nodeId, elapsedMs: elapsed });
       }
       if (!p.relay && (elapsed >= this.o.relayAfterMs || !p.endpoint) && this.beaconValue) {
+        this.opts.onDialStage?.({ stage: 'relay_fallback', nodeId: p.nodeId, elapsedMs: elapsed, reason: p.endpoint ? 'no_direct_answer' : 'no_endpoint' });
         p.relay = true;
         this.setPath(p, 'relay');
         this.opts.log.info('switching to relay', { peer: p.nodeId, afterMs: Math.round(elapsed) });
@@ -390,6 +392,7 @@ export class TunnelManager {
   }
 
   private finishEstablish(p: Peer): void {
+    if (p.establishing) this.opts.onDialStage?.({ stage: 'established', nodeId: p.nodeId, elapsedMs: this.opts.clock.now() - p.establishing.started, path: p.path });
     if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
     p.establishing = undefined;
     const ws = p.waiters;
@@ -398,6 +401,7 @@ export class TunnelManager {
   }
 
   private failEstablish(p: Peer, e: PilotError): void {
+    if (p.establishing) this.opts.onDialStage?.({ stage: 'failed', nodeId: p.nodeId, elapsedMs: this.opts.clock.now() - p.establishing.started, error: e.message });
     if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
     p.establishing = undefined;
     const ws = p.waiters;
