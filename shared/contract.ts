@@ -227,6 +227,13 @@ export interface TaskView {
   to: string;
   createdAt: string;
   category: 'received' | 'submitted';
+  /** The task's trace (when it carried one). */
+  traceId?: string;
+  /**
+   * W3C traceparent to continue the task's trace from: for a received task, the receiving node's
+   * span (an agent working on the task exports it as TRACEPARENT); for a submitted one, the submit span.
+   */
+  traceparent?: string;
 }
 
 export interface BroadcastReport {
@@ -243,11 +250,16 @@ export interface TaskSubmitReport {
   message: string;
   accepted: boolean;
   chosenBy?: string;
+  traceId?: string;
+  /** The submit span, as a W3C traceparent. */
+  traceparent?: string;
 }
 
 // ---- methods ----------------------------------------------------------------------------------
 
 const target = z.string().min(1).max(255);
+/** A W3C traceparent from the caller (pilotctl: the TRACEPARENT environment variable); an invalid one is ignored. */
+const traceparent = z.string().max(512).optional();
 const nodeId = z.number().int().min(1).max(0xffffffff);
 const groupName = z.string().min(1).max(63);
 
@@ -259,7 +271,7 @@ export const methodSchemas = {
   'node.setVisibility': z.object({ public: z.boolean() }).strict(),
   'peers.list': z.object({}).strict(),
   'peers.inspect': z.object({ nodeId }).strict(),
-  'peers.ping': z.object({ target, count: z.number().int().min(1).max(1000).optional(), timeoutMs: z.number().int().min(1).max(600_000).optional(), intervalMs: z.number().int().min(10).max(60_000).optional() }).strict(),
+  'peers.ping': z.object({ target, count: z.number().int().min(1).max(1000).optional(), timeoutMs: z.number().int().min(1).max(600_000).optional(), intervalMs: z.number().int().min(10).max(60_000).optional(), traceparent }).strict(),
   'peers.resolve': z.object({ target }).strict(),
   'find.nodes': z.object({ tags: z.array(z.string().max(33)).max(10).optional(), group: groupName.optional(), hostnamePrefix: z.string().max(63).optional() }).strict(),
   'groups.list': z.object({}).strict(),
@@ -274,14 +286,14 @@ export const methodSchemas = {
   'trust.approve': z.object({ nodeId }).strict(),
   'trust.reject': z.object({ nodeId, reason: z.string().max(1024).optional() }).strict(),
   'trust.revoke': z.object({ nodeId }).strict(),
-  'tasks.submit': z.object({ target: target.optional(), tag: z.string().max(33).optional(), description: z.string().min(1).max(65_536) }).strict(),
+  'tasks.submit': z.object({ target: target.optional(), tag: z.string().max(33).optional(), description: z.string().min(1).max(65_536), traceparent }).strict(),
   'tasks.list': z.object({ category: z.enum(['received', 'submitted']).optional() }).strict(),
   'tasks.queue': z.object({}).strict(),
   'tasks.accept': z.object({ taskId: z.string().min(1).max(64) }).strict(),
   'tasks.decline': z.object({ taskId: z.string().min(1).max(64), justification: z.string().min(1).max(4096) }).strict(),
   'tasks.execute': z.object({}).strict(),
   'tasks.sendResults': z
-    .object({ taskId: z.string().min(1).max(64), text: z.string().max(1_000_000).optional(), filename: z.string().min(1).max(255).optional(), dataBase64: z.string().max(1_000_000).optional() })
+    .object({ taskId: z.string().min(1).max(64), text: z.string().max(1_000_000).optional(), filename: z.string().min(1).max(255).optional(), dataBase64: z.string().max(1_000_000).optional(), traceparent })
     .strict(),
   'traces.list': z.object({ limit: z.number().int().min(1).max(10_000).optional() }).strict(),
   'traces.get': z.object({ traceId: z.string().regex(/^[0-9a-f]{1,64}$/) }).strict(),

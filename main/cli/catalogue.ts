@@ -30,6 +30,7 @@ export const CATALOGUE: CommandSpec[] = [
       'log-level': { type: 'string', description: 'trace|debug|info|warn|error (default info)' },
       config: { type: 'string', description: 'JSON config file' },
       webhook: { type: 'string', description: 'webhook URL for events (or config.json webhook)' },
+      'otlp-endpoint': { type: 'string', description: 'push finished spans over OTLP/HTTP to this collector (e.g. Jaeger: http://127.0.0.1:4318)' },
     },
   },
   { group: 'daemon', name: 'daemon stop', usage: 'daemon stop', summary: 'stop the local daemon (SIGTERM, then SIGKILL after 10 s)' },
@@ -81,6 +82,33 @@ export const CATALOGUE: CommandSpec[] = [
   { group: 'discovery', name: 'peers', usage: 'peers [--search q]', summary: 'peers this node has tunnels with: path, RTT, encryption', options: { search: { type: 'string', description: 'filter by node id, hostname, endpoint or tag' } } },
   // communication
   { group: 'communication', name: 'ping', usage: 'ping <address|hostname> [--count 4] [--timeout 30s]', summary: 'echo round trips over the tunnel, with the path (direct/punched/relay)', options: { count, timeout } },
+  {
+    group: 'diagnostics', name: 'trace', usage: 'trace <trace-id> [--timeout 10s]',
+    summary: "a trace's spans gathered from every node that took part, drawn as a waterfall in lanes per node (clock offsets applied)",
+    returns: 'trace_id, nodes [{address, hostname, offset_ms, rtt_ms, spans, error}], spans [{lane, start_ms (on this clock), name, ...}]',
+    options: { timeout: { type: 'string', description: 'per-node timeout (Go duration or seconds, default 5s)' } },
+  },
+  {
+    group: 'diagnostics', name: 'trace export', usage: 'trace export <trace-id> [--otlp] [--out FILE] [--local]',
+    summary: 'write a collected trace as OTLP/JSON (resourceSpans per node; load it into Jaeger, Tempo or an OTel Collector)',
+    options: {
+      otlp: { type: 'boolean', description: 'OTLP/JSON (the default and only format; accepted for clarity)' },
+      out: { type: 'string', description: 'write to FILE instead of stdout' },
+      local: { type: 'boolean', description: "only this node's spans (do not ask the peers)" },
+    },
+  },
+  {
+    group: 'diagnostics', name: 'logs', usage: 'logs [--follow] [--peer X] [--trace ID] [--level L] [--component C] [--limit N]',
+    summary: "the daemon's structured log lines (JSON lines with --json); --follow keeps printing new ones",
+    options: {
+      follow: { type: 'boolean', short: 'f', description: 'keep printing new lines until interrupted' },
+      peer: { type: 'string', description: 'only lines about this peer (node id or address)' },
+      trace: { type: 'string', description: 'only lines of this trace id' },
+      level: { type: 'string', description: 'minimum level: trace|debug|info|warn|error' },
+      component: { type: 'string', description: 'only lines of this component (e.g. services, tunnels)' },
+      limit: { type: 'string', description: 'how many recent lines (default 200)' },
+    },
+  },
   { group: 'communication', name: 'traceroute', usage: 'traceroute <address> [--timeout 30s]', summary: 'connection setup time and data RTT', options: { timeout } },
   { group: 'communication', name: 'bench', usage: 'bench <address|hostname> [size_mb=1] [--timeout 120s]', summary: 'throughput through the echo port', options: { timeout } },
   { group: 'communication', name: 'connect', usage: 'connect <address|hostname> [port=1000] [--message M] [--timeout 30s]', summary: 'send one message on a stream and print the reply', options: { message: { type: 'string', description: 'message to send' }, timeout } },

@@ -18,6 +18,9 @@ import { startBuiltinServices, type BuiltinServices } from './services';
 import { WebhookPoster } from './webhook';
 import { forwardNodeEvents, forwardServiceEvents } from './webhook-events';
 import { installProcessGuard } from '../util/process-guard';
+import { TraceQueryService } from '../node/services/trace-query';
+import { spansOfTrace } from '../api/observe';
+import { OtlpPusher } from '../observe/otlp-push';
 
 export interface DaemonOptions {
   paths: PilotPaths;
@@ -44,6 +47,8 @@ export interface DaemonOptions {
   probePeersMs?: number;
   /** Write/remove the pid file (default true). */
   pidFile?: boolean;
+  /** OTLP/HTTP collector (e.g. Jaeger's http://host:4318): finished spans are pushed there. */
+  otlpEndpoint?: string;
 }
 
 export interface RunningDaemon {
@@ -95,10 +100,21 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   let services: BuiltinServices | undefined;
   let service: NodeService | undefined;
   let server: IpcServer | undefined;
+  let traceQuery: TraceQueryService | undefined;
+  let otlp: OtlpPusher | undefined;
   try {
     services = await startBuiltinServices(node, { dataDir: o.paths.dataDir, log });
     unhook.push(forwardServiceEvents(webhook, services.services));
     const tracer = new Tracer(() => node.hostname || formatAddress(node.address));
+    const trust = services.services.trust;
+    traceQuery = new TraceQueryService(node, (id) => spansOfTrace(tracer, id), { mayQuery: (p) => trust.isTrusted(p) || trust.sharesGroup(p) }, log.child({ component: 'tracequery' }));
+    traceQuery.start();
+    if (o.otlpEndpoint) {
+      const pusher = new OtlpPusher({ endpoint: o.otlpEndpoint, serviceName: () => node.hostname || formatAddress(node.address), address: () => formatAddress(node.address), log: log.child({ component: 'otlp' }) });
+      otlp = pusher;
+      unhook.push(tracer.onSpan((s) => pusher.push(s)));
+      log.info('pushing spans over OTLP/HTTP', { url: pusher.url });
+    }
     service = createNodeService({
       node,
       tracer,
@@ -110,6 +126,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     await server.start();
   } catch (e) {
     service?.close();
+    traceQuery?.stop();
+    await otlp?.close();
     await services?.stop();
     await node.stop();
     await stopWebhook(0);
@@ -122,6 +140,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const srv = server;
   const svc = service;
   const bs = services;
+  const tq = traceQuery;
+  const pusher = otlp;
   return {
     node,
     server: srv,
@@ -134,6 +154,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
         log.info('daemon stopping');
         await srv.close();
         svc.close();
+        tq.stop();
+        await pusher?.close();
         await bs.stop();
         await node.stop();
         // Events of the shutdown itself (FINs, unsubscribes) get a moment to go out.

@@ -2,6 +2,24 @@ import type { LogLine } from '../../shared/contract';
 import type { LogRecord, LogSink } from '../util/log';
 import { Ring } from './ring';
 
+/** A filter over log lines: minimum level, and fields `peer` (node id), `trace_id`, `component`. */
+export interface LogQuery {
+  level?: LogLine['level'];
+  peer?: number;
+  traceId?: string;
+  component?: string;
+}
+
+const ORDER = ['trace', 'debug', 'info', 'warn', 'error'];
+
+export function logMatches(l: LogLine, q: LogQuery): boolean {
+  if (q.level && ORDER.indexOf(l.level) < ORDER.indexOf(q.level)) return false;
+  if (q.peer !== undefined && l.fields['peer'] !== q.peer) return false;
+  if (q.traceId !== undefined && l.fields['trace_id'] !== q.traceId) return false;
+  if (q.component !== undefined && l.fields['component'] !== q.component) return false;
+  return true;
+}
+
 /** Keeps the node's recent structured log lines for the console and `logs.tail`. */
 export class LogRing {
   private readonly ring: Ring<LogLine>;
@@ -18,11 +36,11 @@ export class LogRing {
     for (const l of this.listeners) l(line);
   };
 
-  tail(opts: { limit?: number; level?: LogLine['level']; peer?: number } = {}): LogLine[] {
-    const order = ['trace', 'debug', 'info', 'warn', 'error'];
-    const min = opts.level ? order.indexOf(opts.level) : 0;
-    const all = this.ring.toArray().filter((l) => order.indexOf(l.level) >= min && (opts.peer === undefined || l.fields['peer'] === opts.peer));
-    return all.slice(-(opts.limit ?? 500));
+  tail(opts: LogQuery & { limit?: number } = {}): LogLine[] {
+    return this.ring
+      .toArray()
+      .filter((l) => logMatches(l, opts))
+      .slice(-(opts.limit ?? 500));
   }
 
   onLine(fn: (l: LogLine) => void): () => void {

@@ -7,6 +7,7 @@ import { IpcClient, socketAnswers } from '../../daemon/client';
 import type { DaemonOptions } from '../../daemon/daemon';
 import type { InfoJson } from '../../daemon/info';
 import { validateWebhookUrl } from '../../daemon/webhook';
+import { otlpTracesUrl } from '../../observe/otlp-push';
 import {
   configString,
   DEFAULT_BEACON,
@@ -29,7 +30,7 @@ import { bool, socketOf, str } from './util';
 const READY_TIMEOUT_MS = 15_000;
 
 /** Flags of `daemon start` that are passed on to the background process. */
-const PASSED = ['hostname', 'registry', 'beacon', 'netcheck', 'backbone', 'listen', 'socket', 'identity', 'owner', 'tags', 'log-level', 'config', 'webhook'] as const;
+const PASSED = ['hostname', 'registry', 'beacon', 'netcheck', 'backbone', 'listen', 'socket', 'identity', 'owner', 'tags', 'log-level', 'config', 'webhook', 'otlp-endpoint'] as const;
 const PASSED_BOOL = ['public', 'no-encrypt'] as const;
 
 function fileConfig(ctx: CommandContext): Record<string, unknown> {
@@ -88,6 +89,15 @@ export function daemonOptions(ctx: CommandContext, paths: PilotPaths): DaemonOpt
   if (hostname) o.hostname = hostname;
   if (owner) o.owner = owner;
   if (webhook) o.webhook = webhook;
+  const otlp = str(ctx, 'otlp-endpoint') ?? configString(fc, 'otlp-endpoint');
+  if (otlp) {
+    try {
+      otlpTracesUrl(otlp);
+    } catch (e) {
+      throw new PilotError('invalid_argument', `invalid --otlp-endpoint "${otlp}": ${toPilotError(e).message}`, 'an http(s) URL, e.g. http://127.0.0.1:4318');
+    }
+    o.otlpEndpoint = otlp;
+  }
   const netcheck = str(ctx, 'netcheck') ?? configString(fc, 'netcheck');
   if (netcheck) o.netcheck = netcheck;
   return o;

@@ -20,6 +20,7 @@ const groups = (): Promise<typeof import('./groups')> => import('./groups');
 const tasks = (): Promise<typeof import('./tasks')> => import('./tasks');
 const trust = (): Promise<typeof import('./trust')> => import('./trust');
 const svc = (): Promise<typeof import('./services')> => import('./services');
+const obs = (): Promise<typeof import('./observe')> => import('./observe');
 
 /** Command name → implementation. Commands absent here are listed by --help as "not built yet". */
 export const IMPLEMENTATIONS: Record<string, CommandImpl | undefined> = {
@@ -83,4 +84,7 @@ export const IMPLEMENTATIONS: Record<string, CommandImpl | undefined> = {
   subscribe: lazy(svc, (m) => m.subscribe),
   received: lazy(svc, (m) => m.received),
   inbox: lazy(svc, (m) => m.inbox),
+  trace: lazy(obs, (m) => m.trace),
+  'trace export': lazy(obs, (m) => m.traceExport),
+  logs: lazy(obs, (m) => m.logs),
 };
