@@ -140,6 +140,11 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   private pingSeq = 1;
   readonly peers = new Map<number, PeerRecord>();
   readonly counters = { badPackets: 0, controlPings: 0, datagramsIn: 0, datagramsOut: 0, refusedUntrusted: 0 };
+  /**
+   * Called with every control ping's measured RTT (milliseconds) as its reply arrives (metrics:
+   * main/observe/metrics.ts). One slot; it must be cheap and must not throw.
+   */
+  rttObserver: ((nodeId: number, rttMs: number) => void) | undefined = undefined;
   /** Decides whether a peer may open a stream to a local port (trust enforcement); default: all. */
   admission: (remoteNode: number, port: number) => boolean = () => true;
   private running = false;
@@ -828,7 +833,9 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       const w = this.pingWaiters.get(pkt.seq);
       if (w) {
         this.pingWaiters.delete(pkt.seq);
-        w.resolve(this.clock.now() - w.sentAt);
+        const rtt = this.clock.now() - w.sentAt;
+        w.resolve(rtt);
+        this.rttObserver?.(from, rtt);
       }
     }
   }
