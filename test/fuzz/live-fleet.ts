@@ -15,6 +15,8 @@ import { Identity } from '../../main/crypto';
 import { PilotNode } from '../../main/node/node';
 import { silentLogger } from '../../main/util/log';
 import { IpcClient } from '../../main/daemon/client';
+import { RawPeer } from '../security/raw-peer';
+import { encodePILS } from '../../main/wire/tunnel';
 import { envelope, makeHome, pilotctl, startBackboneProc, type BackboneProc, type Home } from '../../main/daemon/testing/procs';
 
 export interface Fleet {
@@ -31,6 +33,13 @@ export interface Fleet {
   friend: PilotNode;
   /** A long-lived IPC client to the victim (counters, flow control). */
   ipc: IpcClient;
+  /**
+   * A second registered attacker driven by hand (test/security/raw-peer.ts) that has done a real key
+   * exchange with the victim: `seal(packet)` gives a PILS frame the victim decrypts and accepts, so
+   * hostile packets reach its transport and services.
+   */
+  eve: RawPeer;
+  seal: (packet: Uint8Array) => Uint8Array;
 }
 
 function splitHostPort(s: string): { host: string; port: number } {
@@ -53,6 +62,22 @@ export async function startFleet(): Promise<Fleet> {
   await Promise.all([attacker.start(), friend.start()]);
   const ipc = await IpcClient.connect(victim.socket);
   const info = (await ipc.call('node.info', {})) as NodeInfoView;
+  const victimUdp = splitHostPort(info.tunnelEndpoint);
+  const eve = new RawPeer();
+  await eve.start(bb.registry);
+  const victimKey = Buffer.from((await attacker.registry.lookup(started.node_id)).public_key, 'base64');
+  // The key exchange: our PILA, the victim's answer (resent until it comes: UDP).
+  for (let i = 0; eve.pilas.length === 0; i++) {
+    if (i % 50 === 0) await eve.send(eve.pilaFrame(), victimUdp);
+    if (i > 500) throw new Error('the victim never answered the raw peer\'s key exchange');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  eve.keyFrom(eve.pilas[0]!, started.node_id, new Uint8Array(victimKey));
+  const sealer = eve.sealer(1);
+  const seal = (packet: Uint8Array): Uint8Array => {
+    const { nonce, sealed } = sealer.seal(packet);
+    return encodePILS(eve.nodeId, nonce, sealed);
+  };
   return {
     dir,
     bb,
@@ -60,17 +85,20 @@ export async function startFleet(): Promise<Fleet> {
     victimPid: started.pid,
     victimId: started.node_id,
     victimName,
-    victimUdp: splitHostPort(info.tunnelEndpoint),
+    victimUdp,
     victimLog: started.log_file,
     attacker,
     friend,
     ipc,
+    eve,
+    seal,
   };
 }
 
 export async function stopFleet(f: Fleet | undefined): Promise<void> {
   if (!f) return;
   f.ipc.close();
+  f.eve.close();
   await Promise.allSettled([f.attacker.stop(), f.friend.stop()]);
   await pilotctl(f.victim.env, ['daemon', 'stop']);
   if (f.bb.proc.exitCode === null) f.bb.proc.kill('SIGKILL');

@@ -6,7 +6,10 @@
  * points, fresh valid keys, sender ids 0 / 0xffffffff / the victim's / the friend's / unregistered);
  * mutated signed PILA; PILS for sessions that do not exist (and under the friend's id); PILK; PILT
  * with well-formed packets; beacon messages from a non-beacon source (discover_reply, punch_command
- * to arbitrary endpoints, relay, relay_deliver wrapping signed frames, sync with hostile counts).
+ * to arbitrary endpoints, relay, relay_deliver wrapping signed frames, sync with hostile counts);
+ * and PILS frames correctly sealed by a peer that did a real key exchange, carrying hostile packets
+ * (SYNs and data with hostile service/event frames at the service ports, hostile SACK blocks,
+ * datagrams, control packets, spoofed inner source addresses, inner packets with a bad CRC).
  *
  * Flow control: the sender keeps at most `window` datagrams ahead of the daemon's own receive count
  * (node.info traffic.pktsRecv), so datagrams are processed rather than lost in the kernel's socket
@@ -44,6 +47,7 @@ export const KINDS = [
   'pilk',
   'pilt_packet',
   'beacon_spoofed',
+  'pils_sealed_hostile',
 ] as const;
 export type DatagramFamily = (typeof KINDS)[number];
 
@@ -68,7 +72,7 @@ export interface UdpFuzzResult {
 }
 
 /** Builds datagrams for one fleet; `next()` returns [family, bytes]. */
-export function datagramSource(f: Pick<Fleet, 'attacker' | 'friend' | 'victimId'>, seed: number): (family?: DatagramFamily) => [DatagramFamily, Uint8Array] {
+export function datagramSource(f: Pick<Fleet, 'attacker' | 'friend' | 'victimId' | 'eve' | 'seal'>, seed: number): (family?: DatagramFamily) => [DatagramFamily, Uint8Array] {
   const rand = mulberry32(seed);
   const int = (n: number): number => Math.floor(rand() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
@@ -138,7 +142,56 @@ export function datagramSource(f: Pick<Fleet, 'attacker' | 'friend' | 'victimId'
         return encodeBeacon({ type: 'punch_request', requester: hostileId(), target: hostileId() });
     }
   };
+  const eveAddr = f.eve.address!;
+  const victimAddr = { network: 0, node: f.victimId };
+  const servicePort = (): number => pick([7, 444, 1000, 1001, 1002, 1003, int(0x10000)]);
+  const u32be = (n: number): number[] => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+  const hostileServicePayload = (): Uint8Array => {
+    switch (int(5)) {
+      case 0: // type ‖ length claiming up to 4 GiB ‖ a few bytes
+        return Uint8Array.from([...u32be(int(5)), ...u32be(pick([0xffffffff, 0x01000001, 0x7fffffff, 100_000])), ...bytes(int(64))]);
+      case 1: // event: topic length 0xffff / 1025, payload length huge
+        return Uint8Array.from([0xff, 0xff, ...bytes(int(64))]);
+      case 2:
+        return Uint8Array.from([0x04, 0x01, ...bytes(4), ...u32be(0xffffffff), ...bytes(int(32))]);
+      case 3: // task submit JSON that is not JSON
+        return Uint8Array.from([...u32be(1), ...u32be(20), ...new TextEncoder().encode('{"task": [[[[[[[[[[')]);
+      default:
+        return bytes(int(300));
+    }
+  };
+  const sack = (): Uint8Array => {
+    const n = pick([1, 2, 3, 4, 5, 0, 255]);
+    const b = Uint8Array.from([0x53, 0x41, 0x43, 0x4b, n]);
+    const blocks = Array.from({ length: Math.min(n, 4) }, () => [...u32be(pick([0, 1, 0xffffffff, 0x80000000, (rand() * 4294967296) >>> 0])), ...u32be(pick([0, 1, 0xffffffff, (rand() * 4294967296) >>> 0]))]).flat();
+    return Uint8Array.from([...b, ...blocks.slice(0, rand() < 0.8 ? blocks.length : int(blocks.length + 1))]);
+  };
+  const packetSeeds = seeds.filter((x) => x.length >= 34 && x[0]! >> 4 === 1);
+  const sealedPacket = (): Uint8Array => {
+    const src = rand() < 0.9 ? eveAddr : { network: pick([0, 1, 0xffff]), node: hostileId() };
+    const dst = rand() < 0.9 ? victimAddr : { network: pick([0, 1, 0xffff]), node: hostileId() };
+    const base = { src, dst, srcPort: pick([7777, 49152, 0, 0xffff, int(0x10000)]), window: pick([0, 1, 0xffff, int(0x10000)]) };
+    switch (int(8)) {
+      case 0: // SYN to a service port (the responder's first sequence number is always 0)
+        return encodePacket({ ...base, flags: 0x1, protocol: 1, dstPort: servicePort(), seq: 0, ack: 0, payload: new Uint8Array(0) });
+      case 1: // the data that would follow it: hostile service and event frames
+        return encodePacket({ ...base, flags: 0x2, protocol: 1, dstPort: servicePort(), seq: 1, ack: 1, payload: hostileServicePayload() });
+      case 2: // ACKs with hostile SACK blocks
+        return encodePacket({ ...base, flags: 0x2, protocol: 1, dstPort: servicePort(), seq: (rand() * 4294967296) >>> 0, ack: (rand() * 4294967296) >>> 0, payload: sack() });
+      case 3:
+        return encodePacket({ ...base, flags: int(16), protocol: 2, dstPort: servicePort(), seq: 0, ack: 0, payload: bytes(int(600)) });
+      case 4:
+        return encodePacket({ ...base, flags: int(16), protocol: 3, dstPort: int(0x10000), seq: (rand() * 4294967296) >>> 0, ack: 0, payload: bytes(int(64)) });
+      case 5: // FIN / RST / everything at once, anywhere in sequence space
+        return encodePacket({ ...base, flags: pick([0x4, 0x8, 0x6, 0xf, 0xc]), protocol: 1, dstPort: servicePort(), seq: (rand() * 4294967296) >>> 0, ack: (rand() * 4294967296) >>> 0, payload: bytes(int(32)) });
+      case 6:
+        return encodePacket({ ...base, flags: int(16), protocol: int(256), dstPort: servicePort(), seq: (rand() * 4294967296) >>> 0, ack: (rand() * 4294967296) >>> 0, payload: bytes(int(200)) });
+      default: // a mutated test-vector packet: usually a bad CRC or length inside a valid seal
+        return mutateRandomly(rand, pick(packetSeeds));
+    }
+  };
   const gen: Record<DatagramFamily, () => Uint8Array> = {
+    pils_sealed_hostile: () => f.seal(sealedPacket()),
     random: () => bytes(int(1473)),
     magic_random: () => withMagic(pick(magics), bytes(int(300))),
     beacon_random: () => {
