@@ -117,7 +117,13 @@ describe('node metrics over two real nodes', () => {
     expect(sample(text, 'pilot_service_events_total', { service: 'echo', event: 'bytes' })).toBe(3);
     expect(sample(text, 'pilot_service_errors_total', { service: 'dataexchange' })).toBe(0);
     // The HELP text states the cap.
-    expect(text).toMatch(/# HELP pilot_peer_sent_bytes_total .*at most 1000 peers, the most recently active/);
+    expect(text).toMatch(/# HELP pilot_peer_sent_bytes_total .*at most 1000 peers per scrape, the most recently active/);
+    // A scrape may ask for fewer peers (the IPC answer must fit a frame).
+    const none = await metrics.text({ maxPeers: 0 });
+    expect(sample(none, 'pilot_peer_sent_bytes_total', { peer })).toBeUndefined();
+    expect(sample(none, 'pilot_peer_rtt_seconds_count', { peer })).toBeUndefined();
+    expect(sample(none, 'pilot_metrics_peers_omitted')).toBe(1);
+    expect(sample(none, 'pilot_rtt_seconds_count', { path: 'direct' })).toBe(5);
   });
 
   it('passes promtool check metrics', async (ctx) => {

@@ -83,6 +83,15 @@ export interface MetricsServices {
 }
 
 type PeerTunnelInfo = MetricsPeer;
+
+export interface MetricsJson {
+  address: string;
+  /** Peers in the tunnel table. */
+  peers: number;
+  /** Peers with per-peer series in `metrics`. */
+  peers_exported: number;
+  metrics: Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+}
 type StreamStats = MetricsStreamStats;
 
 export interface NodeMetricsOptions {
@@ -146,14 +155,17 @@ export class NodeMetrics {
     if (this.node.rttObserver === this.observer) this.node.rttObserver = undefined;
   }
 
-  /** The text exposition (Content-Type: PROMETHEUS_CONTENT_TYPE). */
-  async text(): Promise<string> {
-    return this.scrape(() => this.registry.metrics());
+  /**
+   * The text exposition (Content-Type: PROMETHEUS_CONTENT_TYPE). `maxPeers` lowers this scrape's
+   * per-peer cap (the IPC answer must fit one frame).
+   */
+  async text(o: { maxPeers?: number } = {}): Promise<string> {
+    return this.scrape(o.maxPeers, () => this.registry.metrics());
   }
 
   /** The same figures as prom-client's JSON (name, help, type, values[{labels, value}]). */
-  async json(): Promise<{ address: string; peers: number; peers_exported: number; metrics: Awaited<ReturnType<Registry['getMetricsAsJSON']>> }> {
-    return this.scrape(async () => {
+  async json(o: { maxPeers?: number } = {}): Promise<MetricsJson> {
+    return this.scrape(o.maxPeers, async () => {
       const s = this.current();
       return { address: formatAddress(this.node.address), peers: s.peers.length, peers_exported: s.selected.length, metrics: await this.registry.getMetricsAsJSON() };
     });
@@ -200,8 +212,8 @@ export class NodeMetrics {
     b.count++;
   }
 
-  private async scrape<T>(fn: () => Promise<T>): Promise<T> {
-    this.snap = this.take();
+  private async scrape<T>(maxPeers: number | undefined, fn: () => Promise<T>): Promise<T> {
+    this.snap = this.take(maxPeers);
     try {
       return await fn();
     } finally {
@@ -214,7 +226,8 @@ export class NodeMetrics {
     return this.snap ?? this.take();
   }
 
-  private take(): Snapshot {
+  private take(maxPeers = this.maxPeers): Snapshot {
+    const cap = Math.max(0, Math.min(maxPeers, this.maxPeers));
     let peers: PeerTunnelInfo[] = [];
     try {
       peers = this.node.tunnels.listPeers();
@@ -222,7 +235,7 @@ export class NodeMetrics {
       // not started
     }
     const active = (p: PeerTunnelInfo): number => Math.max(p.lastRecvMs ?? -Infinity, p.lastSendMs ?? -Infinity);
-    const selected = peers.length <= this.maxPeers ? peers : [...peers].sort((a, b) => active(b) - active(a)).slice(0, this.maxPeers);
+    const selected = peers.length <= cap ? peers : [...peers].sort((a, b) => active(b) - active(a)).slice(0, cap);
     const conns = [...this.node.connectionTable.connections()].map((c) => ({ remote: c.remoteAddr.node, stats: c.stats() }));
     return { peers, selected, conns };
   }
@@ -296,7 +309,7 @@ export class NodeMetrics {
         return undefined;
       }
     };
-    const cap = `at most ${this.maxPeers} peers, the most recently active`;
+    const cap = `at most ${this.maxPeers} peers per scrape, the most recently active; pilot_metrics_peers_omitted counts the rest`;
 
     // ---- node ----
     this.gauge('pilot_node_info', 'The node: its address and hostname (value 1).', ['address', 'hostname'], (set) =>
@@ -323,7 +336,7 @@ export class NodeMetrics {
       for (const p of snap().peers) by.set(p.path, (by.get(p.path) ?? 0) + 1);
       for (const [path, n] of by) set({ path }, n);
     });
-    this.gauge('pilot_metrics_peers_omitted', `Peers left out of the per-peer series of this scrape (they cover ${cap}).`, [], (set) =>
+    this.gauge('pilot_metrics_peers_omitted', `Peers left out of the per-peer series of this scrape (they cover at most ${this.maxPeers} peers, fewer when the scrape asks, the most recently active first).`, [], (set) =>
       set({}, snap().peers.length - snap().selected.length),
     );
 
