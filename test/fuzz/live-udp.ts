@@ -146,8 +146,8 @@ export function datagramSource(f: Pick<Fleet, 'attacker' | 'friend' | 'victimId'
   const victimAddr = { network: 0, node: f.victimId };
   const servicePort = (): number => pick([7, 444, 1000, 1001, 1002, 1003, int(0x10000)]);
   const u32be = (n: number): number[] => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
-  const hostileServicePayload = (): Uint8Array => {
-    switch (int(5)) {
+  const hostileServicePayload = (kind = int(5)): Uint8Array => {
+    switch (kind) {
       case 0: // type ‖ length claiming up to 4 GiB ‖ a few bytes
         return Uint8Array.from([...u32be(int(5)), ...u32be(pick([0xffffffff, 0x01000001, 0x7fffffff, 100_000])), ...bytes(int(64))]);
       case 1: // event: topic length 0xffff / 1025, payload length huge
@@ -219,10 +219,26 @@ export function datagramSource(f: Pick<Fleet, 'attacker' | 'friend' | 'victimId'
       Uint8Array.of(0x07, 0, 0, 0, 1, 0xff, 0xff),
     ],
     pils_unknown_session: [encodePILS(0, new Uint8Array(12), new Uint8Array(16)), encodePILS(f.friend.nodeId, new Uint8Array(12), new Uint8Array(16))],
+    // A real stream to every service port (SYN, then data from seq 1: the responder's ISN is 0)
+    // carrying each kind of hostile service payload. Sealed lazily: the cipher's counters must
+    // follow the order the frames are sent in.
+    pils_sealed_hostile: [],
   };
+  const sealedSpecials: (() => Uint8Array)[] = [];
+  let streamPort = 40000;
+  for (const dstPort of [7, 444, 1000, 1001, 1002, 1003]) {
+    for (let k = 0; k < 5; k++) {
+      const srcPort = streamPort++;
+      const base = { src: eveAddr, dst: victimAddr, srcPort, dstPort, window: 0xffff };
+      sealedSpecials.push(
+        () => f.seal(encodePacket({ ...base, flags: 0x1, protocol: 1, seq: 0, ack: 0, payload: new Uint8Array(0) })),
+        () => f.seal(encodePacket({ ...base, flags: 0x2, protocol: 1, seq: 1, ack: 1, payload: hostileServicePayload(k) })),
+      );
+    }
+  }
   return (family) => {
     const k = family ?? pick(KINDS);
-    const special = family ? specials[k]?.shift() : undefined;
+    const special = family ? (k === 'pils_sealed_hostile' ? sealedSpecials.shift()?.() : specials[k]?.shift()) : undefined;
     return [k, special ?? gen[k]()];
   };
 }
