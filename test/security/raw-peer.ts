@@ -39,6 +39,11 @@ export class RawPeer {
     this.address = parseAddress(reg.address);
   }
 
+  /** The local UDP port (the endpoint the node should send to). */
+  get port(): number {
+    return this.sock.address().port;
+  }
+
   close(): void {
     this.registry?.close();
     this.sock.close();
