@@ -20,13 +20,13 @@ export function pingHandlers(ctx: ApiContext): Pick<Handlers, 'peers.ping'> {
       const count = args.count ?? 4;
       const timeoutMs = args.timeoutMs ?? 30_000;
       const deadline = node.clock.now() + timeoutMs;
-      const root = tracer.start('ping');
-      root.set('target', args.target);
+      // The caller's trace (pilotctl: TRACEPARENT) when it sent one, else the active OTel context.
+      const root = tracer.start('ping', args.traceparent, { target: args.target }, 'client');
       try {
         const resolved = await tracer.trace(
           'resolve',
           async (s) => {
-            const r = await node.resolveTarget(args.target);
+            const r = await node.resolveTarget(args.target, s);
             s.set('node', r.nodeId);
             return r;
           },
@@ -36,7 +36,7 @@ export function pingHandlers(ctx: ApiContext): Pick<Handlers, 'peers.ping'> {
         await tracer.trace(
           'tunnel',
           async (s) => {
-            await node.ensureTunnel(resolved.nodeId);
+            await node.ensureTunnel(resolved.nodeId, s);
             s.set('path', node.tunnels.pathOf(resolved.nodeId) ?? 'pending');
           },
           root,
@@ -69,8 +69,7 @@ export function pingHandlers(ctx: ApiContext): Pick<Handlers, 'peers.ping'> {
         root.end(report.stats.received > 0 ? 'ok' : 'error');
         return report;
       } catch (e) {
-        root.set('error', toPilotError(e).message);
-        root.end('error');
+        root.fail(toPilotError(e).message);
         throw e;
       }
     },

@@ -19,13 +19,13 @@ export interface ServicesAdapter {
   trustApprove(nodeId: number): Promise<{ nodeId: number; status: string }>;
   trustReject(nodeId: number, reason: string): Promise<{ nodeId: number; status: string }>;
   trustRevoke(nodeId: number): Promise<{ nodeId: number; status: string }>;
-  taskSubmit(req: { target?: string; tag?: string; description: string }): Promise<TaskSubmitReport>;
+  taskSubmit(req: { target?: string; tag?: string; description: string; traceparent?: string }): Promise<TaskSubmitReport>;
   taskList(category?: 'received' | 'submitted'): Promise<TaskView[]>;
   taskQueue(): Promise<MethodResult<'tasks.queue'>>;
   taskAccept(taskId: string): Promise<MethodResult<'tasks.accept'>>;
   taskDecline(taskId: string, justification: string): Promise<MethodResult<'tasks.decline'>>;
   taskExecute(): Promise<MethodResult<'tasks.execute'>>;
-  taskSendResults(taskId: string, result: { text: string } | { filename: string; data: Uint8Array }): Promise<MethodResult<'tasks.sendResults'>>;
+  taskSendResults(taskId: string, result: { text: string } | { filename: string; data: Uint8Array }, traceparent?: string): Promise<MethodResult<'tasks.sendResults'>>;
   onTrust(fn: (ev: TrustEvent) => void): () => void;
 }
 
@@ -48,13 +48,13 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
     async taskSubmit(req) {
       let nodeId: number;
       let chosenBy: string | undefined;
-      if (req.target) nodeId = (await node.resolveTarget(req.target)).nodeId;
+      if (req.target) nodeId = (await node.resolveTarget(req.target, req.traceparent)).nodeId;
       else if (req.tag) {
         const best = await bestMember(node, { tag: req.tag });
         nodeId = best.nodeId;
         chosenBy = best.reason;
       } else throw new PilotError('invalid_argument', 'task submit needs a target or a tag', 'pilotctl task submit <host> --task "…" or --tag <tag>');
-      const r = await tasks().submit(nodeId, req.description);
+      const r = await tasks().submit(nodeId, req.description, req.traceparent ? { parent: req.traceparent } : {});
       const report: TaskSubmitReport = {
         target: req.target ?? `#${req.tag}`,
         address: formatAddress(backboneAddress(nodeId)),
@@ -62,14 +62,26 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
         status: r.status,
         message: r.message,
         accepted: r.accepted,
+        traceId: r.trace_id,
       };
+      if (r.traceparent) report.traceparent = r.traceparent;
       if (chosenBy) report.chosenBy = chosenBy;
       return report;
     },
     async taskList(category) {
       return tasks()
         .list(category)
-        .tasks.map((t): TaskView => ({ taskId: t.task_id, description: t.description, status: t.status, from: t.from, to: t.to, createdAt: t.created_at, category: t.category }));
+        .tasks.map((t): TaskView => ({
+          taskId: t.task_id,
+          description: t.description,
+          status: t.status,
+          from: t.from,
+          to: t.to,
+          createdAt: t.created_at,
+          category: t.category,
+          ...(t.trace_id ? { traceId: t.trace_id } : {}),
+          ...(t.traceparent ? { traceparent: t.traceparent } : {}),
+        }));
     },
     async taskQueue() {
       return tasks()
@@ -88,8 +100,8 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
       const r = await tasks().execute();
       return { taskId: r.task_id, description: r.task_description, status: r.status, from: r.from };
     },
-    async taskSendResults(taskId, result) {
-      const r = await tasks().sendResults(taskId, result);
+    async taskSendResults(taskId, result, traceparent) {
+      const r = await tasks().sendResults(taskId, result, {}, traceparent ? { parent: traceparent } : {});
       const out: MethodResult<'tasks.sendResults'> = { taskId: r.task_id, status: r.status, sentTo: r.sent_to, sentType: r.sent_type };
       if (r.filename !== undefined) out.filename = r.filename;
       if (r.file_size !== undefined) out.fileSize = r.file_size;

@@ -4,15 +4,16 @@ import type { ApiContext, DomainHandlers } from './context';
 
 export function taskHandlers({ services }: ApiContext): DomainHandlers<'tasks'> {
   return {
-    'tasks.submit': async ({ target, tag, description }) => services().taskSubmit({ description, ...(target ? { target } : {}), ...(tag ? { tag } : {}) }),
+    'tasks.submit': async ({ target, tag, description, traceparent }) =>
+      services().taskSubmit({ description, ...(target ? { target } : {}), ...(tag ? { tag } : {}), ...(traceparent ? { traceparent } : {}) }),
     'tasks.list': async ({ category }) => services().taskList(category),
     'tasks.queue': async () => services().taskQueue(),
     'tasks.accept': async ({ taskId }) => services().taskAccept(taskId),
     'tasks.decline': async ({ taskId, justification }) => services().taskDecline(taskId, justification),
     'tasks.execute': async () => services().taskExecute(),
-    'tasks.sendResults': async ({ taskId, text, filename, dataBase64 }) => {
-      if (text !== undefined) return services().taskSendResults(taskId, { text });
-      if (filename !== undefined && dataBase64 !== undefined) return services().taskSendResults(taskId, { filename, data: Buffer.from(dataBase64, 'base64') });
+    'tasks.sendResults': async ({ taskId, text, filename, dataBase64, traceparent }) => {
+      if (text !== undefined) return services().taskSendResults(taskId, { text }, traceparent);
+      if (filename !== undefined && dataBase64 !== undefined) return services().taskSendResults(taskId, { filename, data: Buffer.from(dataBase64, 'base64') }, traceparent);
       throw new PilotError('invalid_argument', 'send-results needs --results TEXT or --file PATH');
     },
   };

@@ -10,7 +10,6 @@ import { loadOrCreateIdentity } from '../crypto';
 import { createLogger, jsonLineSink, type Logger, type LogLevel } from '../util/log';
 import { PilotNode } from '../node/node';
 import { LogRing } from '../observe/logs';
-import { Tracer } from '../observe/tracer';
 import { createNodeService, type NodeService } from '../api/node-service';
 import { IpcServer } from './ipc-server';
 import { ensureHome, removePid, writePid, type PilotPaths } from './paths';
@@ -105,7 +104,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   try {
     services = await startBuiltinServices(node, { dataDir: o.paths.dataDir, log });
     unhook.push(forwardServiceEvents(webhook, services.services));
-    const tracer = new Tracer(() => node.hostname || formatAddress(node.address));
+    // The node's own tracer: its dial, stream, registry and service spans and the API's share one ring.
+    const tracer = node.tracer;
     const trust = services.services.trust;
     traceQuery = new TraceQueryService(node, (id) => spansOfTrace(tracer, id), { mayQuery: (p) => trust.isTrusted(p) || trust.sharesGroup(p) }, log.child({ component: 'tracequery' }));
     traceQuery.start();

@@ -29,6 +29,8 @@ import { RegistryClient, type EventSubscription } from './registry-client';
 import type { RegistryEvent } from '../wire/registry';
 import { PilotStream, type StreamDriver } from './stream';
 import { TunnelManager, type PeerTunnelInfo, type TunnelEvent } from './tunnels';
+import { Tracer, type ParentLike, type Span } from '../observe/tracer';
+import { DialTracing } from './node-tracing';
 import { bindUdp, endpointKey, formatEndpoint, parseEndpoint, type DatagramSocket, type UdpEndpoint } from './udp';
 
 export interface NodeOptions {
@@ -55,6 +57,10 @@ export interface NodeOptions {
   netcheck?: string;
   /** An already bound socket (tests); otherwise `listen` is bound. */
   socket?: DatagramSocket;
+  /** The node's tracer (default: its own, with a 5000-span ring). */
+  tracer?: Tracer;
+  /** Tracing on (default) or off (benchmarks compare the two); ignored when `tracer` is given. */
+  tracing?: boolean;
 }
 
 export interface DatagramMessage {
@@ -149,6 +155,11 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   admission: (remoteNode: number, port: number) => boolean = () => true;
   private running = false;
   private readonly driver: StreamDriver;
+  /** This node's spans (dial stages, streams, registry calls, services): a bounded ring. */
+  readonly tracer: Tracer;
+  private readonly dials: DialTracing;
+  /** Open stream-lifetime spans, ended when the connection closes. */
+  private readonly streamSpans = new Map<StreamConnection, Span>();
 
   constructor(private readonly opts: NodeOptions) {
     super();
@@ -162,6 +173,10 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     this.tags = opts.tags ?? [];
     this.isPublic = opts.public ?? false;
     this.startedAt = this.clock.wallNow();
+    this.tracer =
+      opts.tracer ??
+      new Tracer(() => this.hostname || formatAddress(this.address), { enabled: opts.tracing ?? true, address: () => formatAddress(this.address) });
+    this.dials = new DialTracing(this.tracer, () => this.clock.now());
     this.table = this.makeTable();
     this.driver = {
       write: (conn, data) => {
@@ -242,6 +257,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       onPacket: (pkt, from) => this.onPacket(pkt, from),
       onBeacon: (m, from) => this.onBeacon(m, from),
       onEvent: (ev) => this.onTunnelEvent(ev),
+      onDialStage: (st) => this.dials.stage(st),
       selfBehindNat: () => this.behindNat,
       peerBehindNat: (id) => this.peers.get(id)?.behindNat,
       ...this.opts.tunnel,
@@ -250,6 +266,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       address: this.registryAddress,
       identity: this.identity,
       logger: this.log.child({ component: 'registry-client' }),
+      tracer: this.tracer,
     });
     this.running = true;
 
@@ -278,6 +295,8 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.table.shutdown(this.clock.now());
+    for (const span of this.streamSpans.values()) span.end('error');
+    this.streamSpans.clear();
     for (const [, w] of this.dialWaiters) w.reject(new PilotError('unavailable', 'node is shutting down'));
     this.dialWaiters.clear();
     this.events?.close();
@@ -424,7 +443,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 
   private async lookupKey(nodeId: number): Promise<Uint8Array | undefined> {
     try {
-      const r = await this.registry.lookup(nodeId);
+      const r = await this.registry.lookup(nodeId, this.dials.current(nodeId));
       this.notePeerRecord(nodeId, r);
       return fromBase64(r.public_key, 32);
     } catch (e) {
@@ -456,7 +475,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   // ---- targets and tunnels --------------------------------------------------------------------
 
   /** `0:0000.0000.0007`, a decimal node id, or a hostname (resolved at the registry). */
-  async resolveTarget(text: string): Promise<ResolvedTarget> {
+  async resolveTarget(text: string, parent?: ParentLike): Promise<ResolvedTarget> {
     const t = text.trim();
     if (t.includes(':')) {
       const a = parseAddress(t);
@@ -468,7 +487,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       return { nodeId: n, address: backboneAddress(n) };
     }
     try {
-      const r = await this.registry.resolveHostname(t);
+      const r = await this.registry.resolveHostname(t, parent);
       this.peerRecord(r.node_id).hostname = r.hostname;
       return { nodeId: r.node_id, address: backboneAddress(r.node_id), hostname: r.hostname };
     } catch (e) {
@@ -480,14 +499,26 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   }
 
   /** Makes sure frames can flow to `nodeId` (resolve at the registry, then key exchange / punch / relay). */
-  async ensureTunnel(nodeId: number): Promise<void> {
+  async ensureTunnel(nodeId: number, parent?: ParentLike): Promise<void> {
     if (nodeId === this.nodeIdValue) throw new PilotError('invalid_argument', 'that is this node', 'ping another node');
     const tunnels = this.tunnels;
     if (tunnels.isReady(nodeId)) return;
+    const span = this.dials.begin(nodeId, parent);
+    try {
+      await this.establish(nodeId, span);
+      if (span) this.dials.end(nodeId, span);
+    } catch (e) {
+      if (span) this.dials.end(nodeId, span, e);
+      throw e;
+    }
+  }
+
+  private async establish(nodeId: number, span: Span | undefined): Promise<void> {
+    const tunnels = this.tunnels;
     let endpoint: UdpEndpoint | undefined;
     if (!tunnels.hasPeer(nodeId) || !tunnels.peerInfo(nodeId)?.endpoint) {
       try {
-        const r = await this.registry.resolve(nodeId);
+        const r = await this.registry.resolve(nodeId, span);
         endpoint = parseEndpoint(r.real_addr);
       } catch (e) {
         if (isPilotError(e) && (e.code === 'connection_failed' || e.code === 'timeout')) throw e;
@@ -498,6 +529,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
         );
       }
     }
+    this.dials.keyExchange(nodeId);
     await tunnels.ensure(nodeId, endpoint);
   }
 
@@ -516,6 +548,9 @@ export class PilotNode extends EventEmitter<NodeEvents> {
               this.dialWaiters.delete(conn);
               w.resolve(this.wrap(conn));
             }
+            if (conn.role === 'responder' && this.tracer.enabled) {
+              this.streamSpans.set(conn, this.tracer.start('stream', undefined, { 'peer.node_id': conn.remoteAddr.node, 'stream.port': conn.localPort }, 'server'));
+            }
             if (conn.role === 'responder' && this.listenerCount('conn') > 0) {
               this.emit('conn', { type: 'accepted', id: conn.id, localPort: conn.localPort, remote: conn.remoteAddr, remotePort: conn.remotePort });
             }
@@ -528,6 +563,12 @@ export class PilotNode extends EventEmitter<NodeEvents> {
               w.reject(dialError(ev.reason, conn));
             }
             this.streams.get(conn)?.finished(ev.reason, ev.lostBytes);
+            const span = this.streamSpans.get(conn);
+            if (span) {
+              this.streamSpans.delete(conn);
+              span.set('close.reason', ev.reason);
+              span.end(ev.reason === 'fin' || ev.reason === 'aborted' ? 'ok' : 'error');
+            }
             if (conn.state === 'CLOSED') this.streams.delete(conn);
             if (this.listenerCount('conn') > 0) {
               this.emit('conn', {
@@ -668,10 +709,19 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   }
 
   /** Opens a stream to `target:port`. */
-  async dial(target: Address | number, port: number, timeoutMs = 30_000): Promise<PilotStream> {
+  async dial(target: Address | number, port: number, timeoutMs = 30_000, opts: { parent?: ParentLike } = {}): Promise<PilotStream> {
     const addr = typeof target === 'number' ? backboneAddress(target) : target;
-    await this.ensureTunnel(addr.node);
-    const conn = this.table.dial(addr, port, this.clock.now(), { relayFallback: false });
+    // The stream's lifetime span (one per stream, never per segment): dial → close.
+    const span = this.tracer.start('stream', opts.parent, { 'peer.node_id': addr.node, 'stream.port': port }, 'client');
+    let conn: StreamConnection;
+    try {
+      await this.ensureTunnel(addr.node, span);
+      conn = this.table.dial(addr, port, this.clock.now(), { relayFallback: false });
+    } catch (e) {
+      span.fail(e);
+      throw e;
+    }
+    if (span.recording) this.streamSpans.set(conn, span);
     const p = new Promise<PilotStream>((resolve, reject) => this.dialWaiters.set(conn, { resolve, reject }));
     this.rearm();
     let t: TimerHandle | undefined;
@@ -682,7 +732,13 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       }, timeoutMs);
     });
     try {
-      return await Promise.race([p, timeout]);
+      const stream = await Promise.race([p, timeout]);
+      span.event('established');
+      return stream;
+    } catch (e) {
+      if (this.streamSpans.get(conn) === span) this.streamSpans.delete(conn);
+      span.fail(e);
+      throw e;
     } finally {
       if (t) this.clock.clearTimeout(t);
     }
@@ -842,6 +898,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 
   private onTunnelEvent(ev: TunnelEvent): void {
     if (ev.type === 'peer_added') this.peerRecord(ev.nodeId);
+    if (ev.type === 'path_changed') this.dials.pathChanged(ev);
     this.emit('tunnel', ev);
   }
 

@@ -41,8 +41,13 @@ export interface Span {
   readonly otel: OtelSpan | undefined;
 }
 
-/** What may be named as a parent: one of our spans, a span context, or a traceparent string. */
-export type ParentLike = Span | { traceId: string; spanId: string; flags?: number } | string | undefined;
+/**
+ * What may be named as a parent: one of our spans, a span context, or a traceparent string;
+ * `undefined`: the active OTel context's span if any; `null` (ROOT_PARENT): a new trace regardless
+ * (a server span whose request carried no valid context must not join whatever context is active).
+ */
+export type ParentLike = Span | { traceId: string; spanId: string; flags?: number } | string | null | undefined;
+export const ROOT_PARENT = null;
 
 export interface TracerOptions {
   /** Ring capacity in spans (default 5000). */
@@ -270,6 +275,7 @@ export class Tracer {
 
 function parentContext(parent: ParentLike): Context {
   if (parent === undefined) return otelContext.active();
+  if (parent === null) return ROOT_CONTEXT;
   if (typeof parent === 'string') {
     const p = parseTraceparent(parent);
     return p ? otelTrace.setSpanContext(ROOT_CONTEXT, { traceId: p.traceId, spanId: p.spanId, traceFlags: p.flags, isRemote: true }) : otelContext.active();

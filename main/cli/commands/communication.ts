@@ -5,7 +5,7 @@ import type { ConsoleEvents, PingReply } from '../../../shared/contract';
 import type { IpcClient, IpcConn } from '../../daemon/client';
 import type { CommandContext, CommandResult } from '../command';
 import { goDuration, goJson } from '../output';
-import { arg, fmtMs, parseCount, parsePort, parseTimeout, resolveTarget, sleepOrInterrupt, str, text, utf8, withDaemon, withTimeout, type Target } from './util';
+import { arg, fmtMs, parseCount, parsePort, parseTimeout, resolveTarget, sleepOrInterrupt, str, text, traceparentOf, utf8, withDaemon, withTimeout, type Target } from './util';
 
 // ---- ping ----------------------------------------------------------------------------------------
 
@@ -31,7 +31,7 @@ export async function ping(ctx: CommandContext): Promise<CommandResult> {
         ctx.out(line(d.reply) + '\n');
       });
     }
-    const report = await c.call('peers.ping', { target: t.text, count, timeoutMs });
+    const report = await c.call('peers.ping', { target: t.text, count, timeoutMs, ...traceparentOf(ctx) });
     const timedOut = report.replies.length < count;
     const path = report.replies.find((r) => r.path)?.path ?? 'pending';
     const data = {

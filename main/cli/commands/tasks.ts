@@ -1,7 +1,7 @@
 /** Tasks through the console contract: submit and list (cli.md §4.5). */
 import { PilotError } from '../../../shared/errors';
 import type { CommandContext, CommandResult } from '../command';
-import { str, withDaemon } from './util';
+import { str, traceparentOf, withDaemon } from './util';
 
 export async function taskSubmit(ctx: CommandContext): Promise<CommandResult> {
   const usage = 'task submit <address|hostname> --task "description" [--tag T]';
@@ -10,8 +10,18 @@ export async function taskSubmit(ctx: CommandContext): Promise<CommandResult> {
   const tag = str(ctx, 'tag');
   const target = ctx.args[0];
   if (!target && !tag) throw new PilotError('invalid_argument', 'missing <address|hostname> (or --tag T)', `usage: pilotctl ${usage}`);
-  const r = await withDaemon(ctx, (c) => c.call('tasks.submit', { description, ...(target ? { target } : {}), ...(tag ? { tag } : {}) }));
-  const data = { target: r.target, task_id: r.taskId, task: description, status: r.status, message: r.message, accepted: r.accepted, ...(r.chosenBy ? { chosen_by: r.chosenBy } : {}) };
+  const r = await withDaemon(ctx, (c) => c.call('tasks.submit', { description, ...(target ? { target } : {}), ...(tag ? { tag } : {}), ...traceparentOf(ctx) }));
+  const data = {
+    target: r.target,
+    task_id: r.taskId,
+    task: description,
+    status: r.status,
+    message: r.message,
+    accepted: r.accepted,
+    ...(r.chosenBy ? { chosen_by: r.chosenBy } : {}),
+    ...(r.traceId ? { trace_id: r.traceId } : {}),
+    ...(r.traceparent ? { traceparent: r.traceparent } : {}),
+  };
   return { data, text: r.accepted ? `task ${r.taskId} accepted by ${r.address}: ${r.message}` : `task declined by ${r.address} (${r.status}): ${r.message}` };
 }
 
@@ -19,7 +29,19 @@ export async function taskList(ctx: CommandContext): Promise<CommandResult> {
   const type = str(ctx, 'type');
   if (type !== undefined && type !== 'received' && type !== 'submitted') throw new PilotError('invalid_argument', `invalid --type "${type}"`, 'received|submitted');
   const tasks = await withDaemon(ctx, (c) => c.call('tasks.list', type ? { category: type } : {}));
-  const data = { tasks: tasks.map((t) => ({ task_id: t.taskId, description: t.description, status: t.status, from: t.from, to: t.to, created_at: t.createdAt, category: t.category })) };
+  const data = {
+    tasks: tasks.map((t) => ({
+      task_id: t.taskId,
+      description: t.description,
+      status: t.status,
+      from: t.from,
+      to: t.to,
+      created_at: t.createdAt,
+      category: t.category,
+      ...(t.traceId ? { trace_id: t.traceId } : {}),
+      ...(t.traceparent ? { traceparent: t.traceparent } : {}),
+    })),
+  };
   const text = tasks.length ? tasks.map((t) => `[${t.category}] ${t.taskId} (${t.status}) - ${t.description}\n  From: ${t.from} → To: ${t.to}`).join('\n') : 'No tasks found';
   return { data, text };
 }
@@ -78,7 +100,7 @@ export async function taskSendResults(ctx: CommandContext): Promise<CommandResul
     });
     params = { taskId: id, filename: basename(file!), dataBase64: data.toString('base64') };
   }
-  const r = await withDaemon(ctx, (c) => c.call('tasks.sendResults', params));
+  const r = await withDaemon(ctx, (c) => c.call('tasks.sendResults', { ...params, ...traceparentOf(ctx) }));
   const data: Record<string, unknown> = { task_id: r.taskId, status: r.status, sent_to: r.sentTo, sent_type: r.sentType };
   if (r.filename !== undefined) data['filename'] = r.filename;
   if (r.fileSize !== undefined) data['file_size'] = r.fileSize;

@@ -5,6 +5,7 @@ import { IpcClient } from '../../daemon/client';
 import { resolveSocketPath } from '../../daemon/paths';
 import type { CommandContext } from '../command';
 import { parseDuration } from '../output';
+import { parseTraceparent } from '../../observe/traceparent';
 
 export function socketOf(ctx: CommandContext): string {
   const flag = ctx.flags['socket'];
@@ -166,3 +167,13 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
     }),
   ]).finally(() => clearTimeout(t));
 }
+
+/**
+ * `{traceparent}` from the TRACEPARENT environment variable (the CLI convention for W3C trace
+ * context) when it is valid, else `{}`: the daemon's spans for this request join the caller's trace.
+ */
+export function traceparentOf(ctx: CommandContext): { traceparent?: string } {
+  const v = ctx.env['TRACEPARENT']?.trim();
+  return v && parseTraceparent(v) ? { traceparent: v } : {};
+}
+

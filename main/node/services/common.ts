@@ -10,6 +10,7 @@ import { backboneAddress, formatAddress, type Address } from '../../../shared/ad
 import type { PilotNode } from '../node';
 import type { PilotStream } from '../stream';
 import type { Logger } from '../../util/log';
+import type { ParentLike } from '../../observe/tracer';
 
 /** A service target: a node id (backbone address) or a full address. */
 export type Target = Address | number;
@@ -216,8 +217,8 @@ export function whenClosed(stream: PilotStream, timeoutMs: number): Promise<stri
  * Sends one request on a fresh stream and ends it gracefully: dial, write, end, wait for the close
  * (so the bytes were delivered), bounded by `timeoutMs`. A reset before the close → refused.
  */
-export async function sendOneShot(node: PilotNode, target: Target, port: number, data: Uint8Array, timeoutMs = 10_000): Promise<void> {
-  const s = await node.dial(targetAddress(target), port, timeoutMs);
+export async function sendOneShot(node: PilotNode, target: Target, port: number, data: Uint8Array, timeoutMs = 10_000, parent?: ParentLike): Promise<void> {
+  const s = await node.dial(targetAddress(target), port, timeoutMs, parent ? { parent } : {});
   s.stopBuffering();
   await writeOrRefused(s, data);
   s.end();

@@ -15,7 +15,12 @@
  *  - STATUS_UPDATE / SEND_RESULTS are only honoured from the node the task was submitted to, once
  *    (no polo farming by replays); task ids must have the UUID-like form (they become file names);
  *  - a COMPLETED submitted task stays COMPLETED (a later status update only records its text);
- *  - optional `trace_id` / `span_id` fields travel in SUBMIT and are kept in both task files;
+ *  - trace context travels as optional JSON fields, which the reference's decoder (Go encoding/json
+ *    into a struct, no DisallowUnknownFields) ignores: SUBMIT carries `trace_id`, `span_id` and a W3C
+ *    `traceparent` naming the submitter's `task.submit` span; STATUS_UPDATE and SEND_RESULTS carry
+ *    the `traceparent` of the worker's sending span. Each side records a server span under the
+ *    remote parent; a received task keeps the `traceparent` of its `task.receive` span, so an agent
+ *    working on it (pilotctl with TRACEPARENT) continues the same trace. Hostile values are ignored;
  *  - the submitter is notified (best effort) when its task is cancelled, expires or starts executing.
  * Timestamps in task files are RFC 3339 UTC, second precision.
  */
@@ -23,13 +28,15 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PORTS, backboneAddress, formatAddress, parseAddress } from '../../../shared/address';
+import { PORTS, backboneAddress, formatAddress, parseAddress, type Address } from '../../../shared/address';
 import { PilotError, isPilotError } from '../../../shared/errors';
 import type { FoundNode } from '../../wire/registry';
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../../util/bytes';
 import type { Logger } from '../../util/log';
 import { ServiceFrameDecoder, TASK_TYPE, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
 import type { PilotNode } from '../node';
+import { ROOT_PARENT, type ParentLike, type Span } from '../../observe/tracer';
+import { isSpanId, isTraceId, parseTraceparent } from '../../observe/traceparent';
 import type { PilotStream } from '../stream';
 import { FrameReader, WorkSet, parseTime, rfc3339, safeBaseName, sendOneShot, targetAddress, writeFileAtomic, writeOrRefused, type Target } from './common';
 
@@ -55,6 +62,8 @@ export interface TaskFile {
   time_cpu_ms?: number;
   trace_id?: string;
   span_id?: string;
+  /** Received: our task.receive span; submitted: our task.submit span (W3C traceparent). */
+  traceparent?: string;
 }
 
 export interface SubmitRequest {
@@ -64,6 +73,7 @@ export interface SubmitRequest {
   to_addr: string;
   trace_id?: string;
   span_id?: string;
+  traceparent?: string;
 }
 export interface SubmitResponse {
   task_id: string;
@@ -74,9 +84,11 @@ export interface StatusUpdate {
   task_id: string;
   status: string;
   justification: string;
+  traceparent?: string;
 }
 export interface SendResultsMessage {
   task_id: string;
+  traceparent?: string;
   result_type: 'text' | 'file';
   result_text?: string;
   filename?: string;
@@ -132,6 +144,8 @@ export interface TaskListEntry {
   to: string;
   created_at: string;
   category: TaskCategory;
+  trace_id?: string;
+  traceparent?: string;
 }
 
 export interface SubmitReport {
@@ -142,6 +156,7 @@ export interface SubmitReport {
   message: string;
   accepted: boolean;
   trace_id: string;
+  traceparent?: string;
 }
 
 export type TaskResult = { text: string } | { filename: string; data: Uint8Array };
@@ -269,6 +284,8 @@ export class TaskService extends EventEmitter<TaskEvents> {
         to: r.file.to,
         created_at: r.file.created_at,
         category: r.category,
+        ...(r.file.trace_id ? { trace_id: r.file.trace_id } : {}),
+        ...(r.file.traceparent ? { traceparent: r.file.traceparent } : {}),
       })),
     };
   }
@@ -294,13 +311,29 @@ export class TaskService extends EventEmitter<TaskEvents> {
   // ---- submitter side ----
 
   /** Submits a task to `target`; on acceptance the task is kept in tasks/submitted. */
-  async submit(target: Target, description: string, opts: { traceId?: string } = {}): Promise<SubmitReport> {
+  async submit(target: Target, description: string, opts: { parent?: ParentLike } = {}): Promise<SubmitReport> {
     if (description.trim() === '') throw new PilotError('invalid_argument', 'task description is empty', 'use --task "<description>"');
     const to = targetAddress(target);
     if (to.node === this.node.nodeId) throw new PilotError('invalid_argument', 'cannot submit a task to this node');
+    const span = this.node.tracer.start('task.submit', opts.parent, { 'peer.node_id': to.node }, 'client');
+    try {
+      const r = await this.submitIn(span, to, description);
+      span.set('task.id', r.task_id);
+      span.set('task.status', r.status);
+      span.end(r.accepted ? 'ok' : 'error');
+      return r;
+    } catch (e) {
+      span.fail(e);
+      throw e;
+    }
+  }
+
+  private async submitIn(span: Span, to: Address, description: string): Promise<SubmitReport> {
     const taskId = newTaskId();
-    const traceId = opts.traceId ?? randomBytes(16).toString('hex');
-    const spanId = randomBytes(8).toString('hex');
+    // Tracing off: still a trace id in the files and logs, as before.
+    const traceId = span.recording ? span.traceId : randomBytes(16).toString('hex');
+    const spanId = span.recording ? span.spanId : randomBytes(8).toString('hex');
+    const traceparent = span.traceparent();
     const req: SubmitRequest = {
       task_id: taskId,
       task_description: description,
@@ -308,6 +341,7 @@ export class TaskService extends EventEmitter<TaskEvents> {
       to_addr: formatAddress(to),
       trace_id: traceId,
       span_id: spanId,
+      ...(traceparent ? { traceparent } : {}),
     };
     const log = this.log.child({ task_id: taskId, trace_id: traceId });
     // Admit the worker's answers before they can arrive.
@@ -324,13 +358,14 @@ export class TaskService extends EventEmitter<TaskEvents> {
         to: req.to_addr,
         trace_id: traceId,
         span_id: spanId,
+        ...(traceparent ? { traceparent } : {}),
       },
       touched: now,
     };
     this.submitted.set(taskId, rec);
     let resp: SubmitResponse;
     try {
-      resp = await this.request(to, TASK_TYPE.SUBMIT, req);
+      resp = await this.request(to, TASK_TYPE.SUBMIT, req, span);
     } catch (e) {
       this.submitted.delete(taskId);
       throw e;
@@ -344,12 +379,12 @@ export class TaskService extends EventEmitter<TaskEvents> {
       this.submitted.delete(taskId);
       log.info('task refused', { to: req.to_addr, message: resp.message });
     }
-    return { target: req.to_addr, task_id: taskId, task: description, status: resp.status, message: resp.message, accepted, trace_id: traceId };
+    return { target: req.to_addr, task_id: taskId, task: description, status: resp.status, message: resp.message, accepted, trace_id: traceId, ...(traceparent ? { traceparent } : {}) };
   }
 
   /** One SUBMIT exchange: frame out, one frame back. */
-  private async request(to: Target, type: number, body: object): Promise<SubmitResponse> {
-    const s = await this.node.dial(targetAddress(to), PORTS.taskSubmit, this.o.dialTimeoutMs);
+  private async request(to: Target, type: number, body: object, parent: Span): Promise<SubmitResponse> {
+    const s = await this.node.dial(targetAddress(to), PORTS.taskSubmit, this.o.dialTimeoutMs, { parent });
     const decoder = new ServiceFrameDecoder();
     const reader = new FrameReader<ServiceFrame>(s, (c) => decoder.push(Uint8Array.from(c)));
     try {
@@ -426,12 +461,33 @@ export class TaskService extends EventEmitter<TaskEvents> {
     id: string,
     result: TaskResult,
     times: { cpuMs?: number } = {},
+    opts: { parent?: ParentLike } = {},
   ): Promise<{ task_id: string; status: 'SUCCEEDED'; sent_to: string; sent_type: 'text' | 'file'; filename?: string; file_size?: number }> {
     const r = this.receivedTask(id);
     if (r.file.status !== 'EXECUTING' && r.file.status !== 'ACCEPTED') throw new PilotError('invalid_state', `task ${id} is ${r.file.status}, not EXECUTING`);
+    const span = this.node.tracer.start('task.send_results', opts.parent ?? r.file.traceparent, { 'task.id': id }, 'client');
+    try {
+      const out = await this.sendResultsIn(r, result, times, span);
+      span.end();
+      return out;
+    } catch (e) {
+      span.fail(e);
+      throw e;
+    }
+  }
+
+  private async sendResultsIn(
+    r: TaskRecord,
+    result: TaskResult,
+    times: { cpuMs?: number },
+    span: Span,
+  ): Promise<{ task_id: string; status: 'SUCCEEDED'; sent_to: string; sent_type: 'text' | 'file'; filename?: string; file_size?: number }> {
+    const id = r.file.task_id;
     const now = this.node.clock.wallNow();
     const started = parseTime(r.file.execute_started_at);
     const msg: SendResultsMessage = { task_id: id, result_type: 'text' in result ? 'text' : 'file', completed_at: rfc3339(now) };
+    const tp = span.traceparent();
+    if (tp) msg.traceparent = tp;
     if ('text' in result) msg.result_text = result.text;
     else {
       msg.filename = safeBaseName(result.filename);
@@ -442,14 +498,14 @@ export class TaskService extends EventEmitter<TaskEvents> {
     if (r.file.time_staged_ms) msg.time_staged_ms = r.file.time_staged_ms;
     if (cpu) msg.time_cpu_ms = cpu;
     const to = parseAddress(r.file.from);
-    await sendOneShot(this.node, to, PORTS.taskSubmit, encodeServiceFrame(TASK_TYPE.SEND_RESULTS, utf8(JSON.stringify(msg))), this.o.dialTimeoutMs);
+    await sendOneShot(this.node, to, PORTS.taskSubmit, encodeServiceFrame(TASK_TYPE.SEND_RESULTS, utf8(JSON.stringify(msg))), this.o.dialTimeoutMs, span);
     r.file.status = 'SUCCEEDED';
     r.file.status_justification = 'Results sent';
     r.file.completed_at = msg.completed_at;
     if (cpu) r.file.time_cpu_ms = cpu;
     this.persist(r);
     this.dequeue(id);
-    await this.notify(r, 'SUCCEEDED', 'Results sent');
+    await this.notify(r, 'SUCCEEDED', 'Results sent', span);
     this.log.info('task results sent', { task_id: id, to: r.file.from, type: msg.result_type, trace_id: r.file.trace_id });
     return {
       task_id: id,
@@ -499,28 +555,46 @@ export class TaskService extends EventEmitter<TaskEvents> {
       return;
     }
     switch (f.type) {
-      case TASK_TYPE.SUBMIT:
-        await this.onSubmit(body, s);
+      case TASK_TYPE.SUBMIT: {
+        const span = this.serverSpan('task.receive', body, s);
+        await this.onSubmit(body, s, span).finally(() => span.end());
         return;
-      case TASK_TYPE.STATUS_UPDATE:
+      }
+      case TASK_TYPE.STATUS_UPDATE: {
+        const span = this.serverSpan('task.status', body, s);
         this.onStatusUpdate(body, s.remote.node);
+        span.end();
         return;
-      case TASK_TYPE.SEND_RESULTS:
-        await this.onResults(body, s.remote.node);
+      }
+      case TASK_TYPE.SEND_RESULTS: {
+        const span = this.serverSpan('task.results', body, s);
+        await this.onResults(body, s.remote.node).finally(() => span.end());
         return;
+      }
       default:
         this.counters.ignored++;
         this.log.debug('task frame type not handled', { peer: s.remote.node, type: f.type });
     }
   }
 
-  private async onSubmit(body: Record<string, unknown>, s: PilotStream): Promise<void> {
+  /** A server span under the sender's span: its `traceparent`, else (older nodes) trace_id + span_id. */
+  private serverSpan(name: string, body: Record<string, unknown>, s: PilotStream): Span {
+    const tp = parseTraceparent(body['traceparent']);
+    const parent: ParentLike = tp ?? (isTraceId(body['trace_id']) && isSpanId(body['span_id']) ? { traceId: body['trace_id'], spanId: body['span_id'] } : undefined);
+    const span = this.node.tracer.start(name, parent ?? ROOT_PARENT, { 'peer.node_id': s.remote.node }, 'server');
+    if (typeof body['task_id'] === 'string') span.set('task.id', body['task_id'].slice(0, 64));
+    return span;
+  }
+
+  private async onSubmit(body: Record<string, unknown>, s: PilotStream, span: Span): Promise<void> {
     this.counters.submitsIn++;
     const taskId = typeof body['task_id'] === 'string' ? body['task_id'] : '';
     const description = typeof body['task_description'] === 'string' ? body['task_description'] : '';
     const submitter = s.remote.node;
     const reply = (status: number, message: string): void => {
       const resp: SubmitResponse = { task_id: taskId, status, message };
+      span.set('task.status', status);
+      if (status !== 200) span.set('error', message);
       try {
         if (!s.closed) s.write(encodeServiceFrame(TASK_TYPE.SUBMIT, utf8(JSON.stringify(resp))));
       } catch {
@@ -555,6 +629,11 @@ export class TaskService extends EventEmitter<TaskEvents> {
     };
     if (typeof body['trace_id'] === 'string' && /^[0-9a-f]{32}$/.test(body['trace_id'])) file.trace_id = body['trace_id'];
     if (typeof body['span_id'] === 'string' && /^[0-9a-f]{16}$/.test(body['span_id'])) file.span_id = body['span_id'];
+    const own = span.traceparent();
+    if (own) {
+      file.traceparent = own;
+      file.trace_id = span.traceId;
+    }
     const rec: TaskRecord = { category: 'received', file, touched: now };
     this.received.set(taskId, rec);
     this.queueIds.push(taskId);
@@ -690,12 +769,17 @@ export class TaskService extends EventEmitter<TaskEvents> {
   }
 
   /** STATUS_UPDATE to the task's submitter on a new connection; false if it could not be delivered. */
-  private async notify(r: TaskRecord, status: string, justification: string): Promise<boolean> {
+  private async notify(r: TaskRecord, status: string, justification: string, parent?: Span): Promise<boolean> {
+    const span = this.node.tracer.start('task.status_update', parent ?? r.file.traceparent, { 'task.id': r.file.task_id, 'task.status': status }, 'client');
     const upd: StatusUpdate = { task_id: r.file.task_id, status, justification };
+    const tp = span.traceparent();
+    if (tp) upd.traceparent = tp;
     try {
-      await sendOneShot(this.node, parseAddress(r.file.from), PORTS.taskSubmit, encodeServiceFrame(TASK_TYPE.STATUS_UPDATE, utf8(JSON.stringify(upd))), this.o.dialTimeoutMs);
+      await sendOneShot(this.node, parseAddress(r.file.from), PORTS.taskSubmit, encodeServiceFrame(TASK_TYPE.STATUS_UPDATE, utf8(JSON.stringify(upd))), this.o.dialTimeoutMs, span);
+      span.end();
       return true;
     } catch (e) {
+      span.fail(e);
       this.log.warn('submitter notification failed', { task_id: r.file.task_id, status, error: String(e) });
       return false;
     }
