@@ -6,7 +6,8 @@
  * one warm-up run each. `pilotctl info` runs against no daemon (a socket path that does not exist):
  * it exits 1 with not_running after a full start-up. The PILOT_DEV=1 rows run the TypeScript
  * sources through tsx, as pilotctl did before the compiled build. The build is made first
- * (scripts/build-cli.mjs). Peak RSS and CPU time (10 ms resolution; steadier than wall time on a
+ * (scripts/build-cli.mjs); a round of runs during which a source changed (pilotctl then falls back
+ * to tsx: the tree is shared) is discarded and run again on a fresh build. Peak RSS and CPU time (10 ms resolution; steadier than wall time on a
  * loaded machine) come from GNU time (/usr/bin/time); without it, those columns say n/a. Prints medians as markdown; the target (issue 16) is pilotctl <= 1.5 x `node -e 0`.
  */
 import { spawnSync } from 'node:child_process';
@@ -68,27 +69,49 @@ function runOnce(c: Case): { ms: number; rssMb?: number; cpuMs?: number } {
   return { ms, rssMb: rssKb! / 1024, cpuMs: (user! + sys!) * 1000 };
 }
 
-const build = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf8' });
-if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
-process.stderr.write(build.stdout);
+function buildCli(): void {
+  const build = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
+  process.stderr.write(build.stdout);
+}
+
+/** Which build out/cli is, if bin/pilotctl.mjs would run it (the same check: no source newer than it). */
+function currentBuild(): string | undefined {
+  try {
+    const target = fs.readlinkSync(path.join(ROOT, 'out', 'cli'));
+    const stamp = JSON.parse(fs.readFileSync(path.join(ROOT, 'out', target, 'build.json'), 'utf8')) as { builtAt: number; inputs: string[] };
+    return stamp.inputs.every((f) => fs.statSync(path.join(ROOT, f)).mtimeMs <= stamp.builtAt) ? target : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const samples = CASES.map(() => ({ ms: [] as number[], rss: [] as number[], cpu: [] as number[] }));
+buildCli();
 for (const c of CASES) runOnce(c); // warm-up (page cache)
-for (let i = 0; i < RUNS; i++) {
-  CASES.forEach((c, k) => {
-    const { ms, rssMb, cpuMs } = runOnce(c);
+let discarded = 0;
+for (let i = 0; i < RUNS; ) {
+  const before = currentBuild() ?? (buildCli(), currentBuild());
+  const round = CASES.map((c) => runOnce(c));
+  if (before === undefined || currentBuild() !== before) {
+    if (++discarded > 3 * RUNS) throw new Error('the sources keep changing: no round ran on a current build');
+    process.stderr.write('x');
+    continue;
+  }
+  round.forEach(({ ms, rssMb, cpuMs }, k) => {
     samples[k]!.ms.push(ms);
     if (rssMb !== undefined) samples[k]!.rss.push(rssMb);
     if (cpuMs !== undefined) samples[k]!.cpu.push(cpuMs);
   });
   process.stderr.write('.');
+  i++;
 }
 process.stderr.write('\n');
 fs.rmSync(home, { recursive: true, force: true });
 
 const base = median(samples[0]!.ms);
 const lines = [
-  `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown cpu'}), load average ${os.loadavg()[0]!.toFixed(2)} at the end; ${RUNS} runs each, medians`,
+  `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown cpu'}), load average ${os.loadavg()[0]!.toFixed(2)} at the end; ${RUNS} runs each, medians${discarded ? ` (${discarded} rounds discarded: sources changed)` : ''}`,
   '',
   '| command | wall time | × `node -e 0` | CPU time (user + sys) | peak RSS |',
   '|---|---|---|---|---|',

@@ -22,6 +22,10 @@ import { build } from 'esbuild';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PRUNE_AFTER_MS = 60 * 60 * 1000;
+// File times come from the kernel's coarse clock, which can trail Date.now() by a tick: a source
+// saved just after the build started could carry an earlier time. The stamp is set back by this
+// margin, so such a file counts as newer than the build (pilotctl then runs the sources).
+const MTIME_MARGIN_MS = 50;
 
 /** Builds pilotctl into out/cli; returns where and how long it took. */
 export async function buildCli({ root = ROOT, quiet = false } = {}) {
@@ -69,7 +73,7 @@ export async function buildCli({ root = ROOT, quiet = false } = {}) {
   const inputs = Object.keys(result.metafile.inputs)
     .filter((f) => !f.startsWith('node_modules/'))
     .sort();
-  writeAtomic(path.join(dir, 'build.json'), JSON.stringify({ builtAt: started, inputs }) + '\n');
+  writeAtomic(path.join(dir, 'build.json'), JSON.stringify({ builtAt: started - MTIME_MARGIN_MS, inputs }) + '\n');
   switchLink(out, name);
   prune(out, name);
   const ms = Date.now() - started;
