@@ -101,7 +101,7 @@ describe('registry operations with a wrong signature', () => {
   it('accepts the same requests correctly signed (the control)', async () => {
     let signer = victimKey;
     for (const op of ops) {
-      const r = await send(op.type, { ...op.body(), signature: signer.signText(op.challenge()) }).catch((e: unknown) => ({ error: String((e as RegistryError).wireCode) }));
+      const r: Msg = await send(op.type, { ...op.body(), signature: signer.signText(op.challenge()) }).catch((e: unknown) => ({ error: String((e as RegistryError).wireCode) }));
       expect(r['error'], op.type).toBeUndefined();
       expect(String(r['type']), op.type).toBe(`${op.type}_ok`);
       if (op.type === 'rotate_key') signer = nextKey;
