@@ -113,7 +113,7 @@ const base = median(samples[0]!.ms);
 const lines = [
   `${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown cpu'}), load average ${os.loadavg()[0]!.toFixed(2)} at the end; ${RUNS} runs each, medians${discarded ? ` (${discarded} rounds discarded: sources changed)` : ''}`,
   '',
-  '| command | wall time | × `node -e 0` | CPU time (user + sys) | peak RSS |',
+  '| command | wall time | × `node -e 0` | CPU time (user + sys, 10 ms ticks) | peak RSS |',
   '|---|---|---|---|---|',
 ];
 CASES.forEach((c, k) => {
