@@ -8,7 +8,7 @@
  * the console answers every envelope, and only a request that passed validation reaches the service.
  */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { METHOD_NAMES, methodSchemas, type MethodArgs, type MethodName, type MethodResult } from '../../shared/contract';
 import { getCrypto, Identity } from '../../main/crypto';
 import { challenge } from '../../main/crypto/signatures';
@@ -16,9 +16,10 @@ import { makeVerifier, RegistryState } from '../../main/backbone';
 import type { ConsoleService } from '../../main/api/service';
 import { dispatchRequest } from '../../main/api/dispatch';
 import { MAX_FRAME } from '../../main/wire/framing';
-import { FUZZ_RUNS } from './mutate';
+import { FUZZ_RUNS, FUZZ_TIMEOUT } from './mutate';
 
 const params = { numRuns: FUZZ_RUNS };
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT });
 
 /** JSON values that break naive field handling: out-of-range and fractional numbers, huge strings, wrong types. */
 const hostile: fc.Arbitrary<unknown> = fc.oneof(

@@ -12,6 +12,9 @@ import fc from 'fast-check';
 /** Runs per property: FUZZ_RUNS (default 200, which keeps the whole set a few seconds in `npm test`). */
 export const FUZZ_RUNS = Math.max(1, Number(process.env['FUZZ_RUNS'] ?? 200) || 200);
 
+/** Per-test timeout for the property tests: the default 30 s, plus room for a long FUZZ_RUNS on a busy machine. */
+export const FUZZ_TIMEOUT = 30_000 + FUZZ_RUNS * 20;
+
 const VECTORS = fileURLToPath(new URL('../fixtures/test-vectors.json', import.meta.url));
 
 /** Every `*_hex` byte string in the test vectors (packets, tunnel frames, SACK payloads, keys...), by JSON path. */
