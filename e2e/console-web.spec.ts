@@ -174,12 +174,23 @@ test('a trust request from a real outsider shows as a notification and is approv
   }
 });
 
-test('traces show the ping as a waterfall; logs filter by level', async ({ page }) => {
+test('traces: the ping collected from the nodes it touched, drawn in lanes per node with clock offsets; logs filter by level', async ({ page }) => {
   await open(page, '#/traces');
-  const ping = page.locator('[data-testid^="trace-"]', { hasText: 'ping' }).first();
+  // The trace whose root span is the ping (the node records other traces too: registry calls, dials).
+  const ping = page.getByTestId('trace-list').locator('a.titem', { has: page.locator('.tname', { hasText: /^ping$/ }) }).first();
   await expect(ping).toBeVisible({ timeout: 20_000 });
   await ping.click();
-  await expect(page.getByTestId('waterfall')).toContainText('echo');
+  // Opening a trace collects it: this node's lane (the ping's spans) and the pinged peer's lane,
+  // which answered the trace query (a fellow group member) with its clock offset.
+  const lanes = page.getByTestId('lane-waterfall');
+  await expect(lanes).toContainText('echo', { timeout: 20_000 });
+  await expect(lanes.locator('.wf-lane')).toHaveCount(2);
+  await expect(lanes.locator('.wf-lane').first()).toContainText('this node');
+  await expect(lanes.locator('.wf-lane').nth(1).getByTestId('lane-offset')).toContainText(/clock offset [+−]\d/);
+  await expect(lanes.locator('.wf-lane').nth(1)).not.toContainText('refused');
+  await lanes.locator('[data-testid^="lane-span-"]', { hasText: 'echo' }).first().click();
+  await expect(page.getByTestId('span-details')).toContainText('echo');
+  await expect(page.getByTestId('waterfall-summary')).toContainText('2 nodes · collected');
   await shot(page, 'traces');
   await page.getByTestId('nav-logs').click();
   await expect(page.getByTestId('log-line').first()).toBeVisible();

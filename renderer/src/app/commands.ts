@@ -10,7 +10,7 @@ import { logsLoaded } from '../store/logs/actions';
 import { netcheckFailed, netcheckFinished, netcheckStarted } from '../store/netcheck/actions';
 import { peerInspected, trustChanged } from '../store/peers/actions';
 import { pingFailed, pingFinished, pingStarted, pingsCleared } from '../store/pings/actions';
-import { spansLoaded } from '../store/traces/actions';
+import { spansLoaded, traceCollectFailed, traceCollectStarted, traceCollected } from '../store/traces/actions';
 import { trustDecisionFailed, trustDecisionStarted, trustNotificationDismissed } from '../store/trust/actions';
 import { getClient } from './client';
 
@@ -187,6 +187,19 @@ export async function requestTrust(target: string, justification: string): Promi
 /** Fetches every span of one trace the node can gather (its own and its peers'). */
 export async function loadTrace(traceId: string): Promise<void> {
   spansLoaded(await call('traces.get', { traceId }));
+}
+
+/**
+ * Gathers a trace's spans from every node that took part (the node asks its peers over the trace
+ * query port; clock offsets estimated there). The outcome lands in the traces slice.
+ */
+export async function collectTrace(traceId: string): Promise<void> {
+  traceCollectStarted(traceId);
+  try {
+    traceCollected(await call('traces.collect', { traceId }));
+  } catch (e) {
+    traceCollectFailed(traceId, toCallError(e).message);
+  }
 }
 
 export async function reloadLogs(limit = 2000): Promise<void> {

@@ -1,10 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
-import { loadTrace, quietly } from '../app/commands';
+import { collectTrace, loadTrace, quietly } from '../app/commands';
+import { LaneWaterfall } from '../components/LaneWaterfall';
 import { Waterfall } from '../components/Waterfall';
 import { formatAge, formatMs } from '../lib/format';
 import { useNow } from '../lib/hooks';
 import { hrefOf } from '../lib/route';
-import { buildWaterfall, selectSpans, summarizeTraces } from '../store/traces/selectors';
+import { buildWaterfall, selectCollected, selectSpans, summarizeTraces } from '../store/traces/selectors';
 import { useStore } from '../store/root';
 
 export function TracesView({ traceId }: { traceId?: string }): React.JSX.Element {
@@ -18,10 +19,14 @@ export function TracesView({ traceId }: { traceId?: string }): React.JSX.Element
   }, [traces, text]);
   const current = traceId ?? shown[0]?.traceId;
   const model = useMemo(() => (current ? buildWaterfall(spans, current) : undefined), [spans, current]);
-  // Spans recorded on other agents arrive when asked for; they slot into the waterfall by parent id.
+  const collected = useStore(selectCollected(current));
+  // An opened trace is gathered from every node that took part (lanes per node, clock offsets applied).
   useEffect(() => {
-    if (traceId) quietly(loadTrace(traceId));
+    if (!traceId) return;
+    quietly(loadTrace(traceId));
+    void collectTrace(traceId);
   }, [traceId]);
+  const lanes = collected?.trace;
 
   return (
     <div className="traces">
@@ -55,15 +60,21 @@ export function TracesView({ traceId }: { traceId?: string }): React.JSX.Element
             <>
               Waterfall <span className="mono muted" style={{ textTransform: 'none', letterSpacing: 0 }}>{model.traceId}</span>
               <span className="spacer" />
-              <span className="muted" style={{ textTransform: 'none', letterSpacing: 0, fontWeight: 400 }}>
-                {model.rows.length} spans · {formatMs(model.durationMs)} · {model.nodes.length} node{model.nodes.length === 1 ? '' : 's'}
+              <span className="muted" style={{ textTransform: 'none', letterSpacing: 0, fontWeight: 400 }} data-testid="waterfall-summary">
+                {lanes
+                  ? `${lanes.spans.length} spans · ${lanes.nodes.length} node${lanes.nodes.length === 1 ? '' : 's'} · collected`
+                  : `${model.rows.length} spans · ${formatMs(model.durationMs)} · ${model.nodes.length} node${model.nodes.length === 1 ? '' : 's'}`}
               </span>
+              <button className="btn" style={{ marginLeft: 8 }} disabled={collected?.status === 'collecting'} onClick={() => void collectTrace(model.traceId)} data-testid="collect-trace">
+                {collected?.status === 'collecting' ? 'Collecting…' : lanes ? 'Collect again' : 'Collect from peers'}
+              </button>
             </>
           ) : (
             'Waterfall'
           )}
         </div>
-        {model ? <Waterfall model={model} /> : <div className="empty">Select a trace.</div>}
+        {collected?.status === 'failed' && <div className="empty err-text">Collection failed: {collected.error}</div>}
+        {lanes && lanes.spans.length > 0 ? <LaneWaterfall trace={lanes} /> : model ? <Waterfall model={model} /> : <div className="empty">Select a trace.</div>}
       </section>
     </div>
   );

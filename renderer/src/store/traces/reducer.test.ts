@@ -3,7 +3,7 @@ import { span } from '../../testing/fixtures';
 import { LIMITS } from '../ring';
 import { tracesReducer } from './reducer';
 import { buildWaterfall, summarizeTraces } from './selectors';
-import { initialTracesState } from './state';
+import { COLLECTED_LIMIT, initialTracesState } from './state';
 
 describe('traces reducer', () => {
   it('spanEnded appends; the same span again replaces it', () => {
@@ -58,5 +58,28 @@ describe('trace selectors', () => {
     ]);
     expect(w?.durationMs).toBe(65);
     expect(buildWaterfall(spans, 'nope')).toBeUndefined();
+  });
+});
+
+describe('collected traces', () => {
+  const trace = (traceId: string) => ({ traceId, nodes: [{ address: 'A', nodeId: 1, self: true, offsetMs: 0, spans: 1 }], spans: [{ ...span('x', { traceId }), lane: 'A', adjustedStartMs: 0 }] });
+
+  it('collectStarted → collected → a failed retry keeps the last trace with the error', () => {
+    let s = tracesReducer(initialTracesState, { type: 'traceCollectStarted', traceId: 'T', at: 1 });
+    expect(s.collected['T']).toEqual({ traceId: 'T', status: 'collecting', at: 1 });
+    s = tracesReducer(s, { type: 'traceCollected', trace: trace('T'), at: 2 });
+    expect(s.collected['T']).toMatchObject({ status: 'done', trace: { traceId: 'T' } });
+    s = tracesReducer(s, { type: 'traceCollectStarted', traceId: 'T', at: 3 });
+    expect(s.collected['T']).toMatchObject({ status: 'collecting', trace: { traceId: 'T' } });
+    s = tracesReducer(s, { type: 'traceCollectFailed', traceId: 'T', error: 'timeout', at: 4 });
+    expect(s.collected['T']).toMatchObject({ status: 'failed', error: 'timeout', trace: { traceId: 'T' } });
+  });
+
+  it('keeps the most recent COLLECTED_LIMIT traces', () => {
+    let s = initialTracesState;
+    for (let i = 0; i < COLLECTED_LIMIT + 3; i++) s = tracesReducer(s, { type: 'traceCollected', trace: trace(`t${i}`), at: i });
+    expect(Object.keys(s.collected)).toHaveLength(COLLECTED_LIMIT);
+    expect(s.collected['t0']).toBeUndefined();
+    expect(s.collected[`t${COLLECTED_LIMIT + 2}`]).toBeDefined();
   });
 });

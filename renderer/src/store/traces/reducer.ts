@@ -1,7 +1,14 @@
 import type { SpanView } from '../../../../shared/contract';
 import type { RootAction } from '../actions';
 import { LIMITS, appendBounded } from '../ring';
-import type { TracesState } from './state';
+import { COLLECTED_LIMIT, type CollectedEntry, type TracesState } from './state';
+
+/** Sets one collected entry, keeping the COLLECTED_LIMIT most recent. */
+function putCollected(all: Record<string, CollectedEntry>, e: CollectedEntry): Record<string, CollectedEntry> {
+  const rest = Object.values(all).filter((x) => x.traceId !== e.traceId);
+  const kept = rest.sort((a, b) => b.at - a.at).slice(0, COLLECTED_LIMIT - 1);
+  return Object.fromEntries([...kept, e].map((x) => [x.traceId, x]));
+}
 
 function indexOfSpan(spans: readonly SpanView[], spanId: string): number {
   // Newest last, and a replaced span is usually recent: scan from the end.
@@ -43,6 +50,18 @@ export function tracesReducer(state: TracesState, action: RootAction): TracesSta
       return { ...state, spans: merge(state.spans, [...action.spans].sort((a, b) => a.startMs - b.startMs)), loadedAt: action.at };
     case 'spanEnded':
       return { ...state, spans: merge(state.spans, [action.span]) };
+    case 'traceCollectStarted': {
+      const prev = state.collected[action.traceId];
+      return { ...state, collected: putCollected(state.collected, { ...prev, traceId: action.traceId, status: 'collecting', at: action.at }) };
+    }
+    case 'traceCollected':
+      return { ...state, collected: putCollected(state.collected, { traceId: action.trace.traceId, status: 'done', trace: action.trace, at: action.at }) };
+    case 'traceCollectFailed': {
+      const prev = state.collected[action.traceId];
+      const e: CollectedEntry = { traceId: action.traceId, status: 'failed', error: action.error, at: action.at };
+      if (prev?.trace) e.trace = prev.trace;
+      return { ...state, collected: putCollected(state.collected, e) };
+    }
     default:
       return state;
   }

@@ -2,6 +2,7 @@ import type { SpanView } from '../../../../shared/contract';
 import type { RootState } from '../root';
 
 export const selectSpans = (s: RootState) => s.traces.spans;
+export const selectCollected = (traceId: string | undefined) => (s: RootState) => (traceId ? s.traces.collected[traceId] : undefined);
 
 export interface TraceSummary {
   traceId: string;

@@ -1,11 +1,29 @@
-import type { SpanView } from '../../../../shared/contract';
+import type { CollectedTrace, SpanView } from '../../../../shared/contract';
+
+/** A trace gathered from every node that took part (traces.collect), or the attempt in progress. */
+export interface CollectedEntry {
+  traceId: string;
+  status: 'collecting' | 'done' | 'failed';
+  trace?: CollectedTrace;
+  error?: string;
+  at: number;
+}
 
 export interface TracesState {
   /** Every span the page holds, oldest first, bounded (store/ring.ts LIMITS.spans); unique by spanId. */
   spans: SpanView[];
   loadedAt?: number;
+  /** Collected traces by id, the most recent few (COLLECTED_LIMIT). */
+  collected: Record<string, CollectedEntry>;
 }
 
-export type TracesAction = { type: 'spansLoaded'; spans: SpanView[]; at: number } | { type: 'spanEnded'; span: SpanView };
+export const COLLECTED_LIMIT = 20;
 
-export const initialTracesState: TracesState = { spans: [] };
+export type TracesAction =
+  | { type: 'spansLoaded'; spans: SpanView[]; at: number }
+  | { type: 'spanEnded'; span: SpanView }
+  | { type: 'traceCollectStarted'; traceId: string; at: number }
+  | { type: 'traceCollected'; trace: CollectedTrace; at: number }
+  | { type: 'traceCollectFailed'; traceId: string; error: string; at: number };
+
+export const initialTracesState: TracesState = { spans: [], collected: {} };
