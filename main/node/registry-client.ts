@@ -226,7 +226,7 @@ export class RegistryClient {
   }
 
   private async callUntraced<K extends RegistryRequestType>(type: K, fields: RegistryRequestFields<K>): Promise<RegistryReply<K>> {
-    const raw = await this.exchange({ ...fields, type }, type);
+    const raw = await this.exchange({ type, ...fields }, type);
     const d = decodeRegistryReply(type, raw);
     if (d.kind === 'ok') return d.reply;
     if (d.kind === 'error') throw new RegistryError(raw as Json);

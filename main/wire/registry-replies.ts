@@ -9,24 +9,27 @@
  * must not be able to make another node's lookups or searches fail. Unknown fields are dropped.
  */
 import { z } from 'zod';
-import { tryParseAddress } from '../../shared/address';
 import { EVENT_KINDS, HOSTNAME_RE, JOIN_RULES, PUBLIC_KEY_B64_RE, TAG_RE } from './registry-rules';
 import type { RegistryRequestType } from './registry-requests';
 
-const u32 = z.number().int().min(0).max(0xffffffff);
-const u16 = z.number().int().min(0).max(0xffff);
-const count = z.number().int().min(0);
+const u32 = z.uint32();
+const u16 = z.uint32().max(0xffff);
+const count = z.uint32();
 /** Any finite number (JSON cannot carry NaN; 1e999 parses to Infinity and is refused). */
 const score = z.number();
 const seconds = z.number();
-const address = z
-  .string()
-  .max(24)
-  .refine((s) => tryParseAddress(s) !== undefined, 'not a Pilot address (N:NNNN.NNNN.NNNN)');
+const ADDRESS_RE = /^(\d{1,5}):([0-9A-Fa-f]{4})\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}$/;
+/** The text form of shared/address.ts (the hex network group equals the decimal prefix), checked cheaply. */
+function isAddressText(s: string): boolean {
+  const m = ADDRESS_RE.exec(s);
+  return m !== null && Number(m[1]) === parseInt(m[2]!, 16);
+}
+const address = z.string().refine(isAddressText, 'not a Pilot address (N:NNNN.NNNN.NNNN)');
 const publicKey = z.string().regex(PUBLIC_KEY_B64_RE, 'not base64 of 32 bytes');
-const hostname = z.string().max(63).regex(HOSTNAME_RE, 'not a valid hostname');
+/** The regexes bound the length too (hostnames ≤ 63, tags ≤ 32 characters). */
+const hostname = z.string().regex(HOSTNAME_RE, 'not a valid hostname');
 const networkName = hostname;
-const tag = z.string().max(32).regex(TAG_RE, 'not a valid tag');
+const tag = z.string().regex(TAG_RE, 'not a valid tag');
 const tags = z.array(tag).max(64);
 /** `ip:port` or `[v6]:port` as the registry saw the node's TCP source. */
 const endpoint = z
