@@ -45,6 +45,13 @@ describe('tunnel rules: key exchange', () => {
     expect(rules.punchTargetOk('', 4000)).toBe(false);
   });
 
+  it('a straight key exchange moves the endpoint only for a new session, a re-key, or from the known address', () => {
+    expect(rules.kxMayMoveEndpoint({ fresh: true, changed: false }, false)).toBe(true);
+    expect(rules.kxMayMoveEndpoint({ fresh: false, changed: true }, false)).toBe(true);
+    expect(rules.kxMayMoveEndpoint({ fresh: false, changed: false }, true)).toBe(true);
+    expect(rules.kxMayMoveEndpoint({ fresh: false, changed: false }, false)).toBe(false);
+  });
+
   it('answers a session-less frame from a known peer, or from an unknown sender only when not relayed', () => {
     expect(rules.onFrameWithoutSession(true, true)).toBe('answer_peer');
     expect(rules.onFrameWithoutSession(false, false)).toBe('answer_unknown');

@@ -52,6 +52,16 @@ export function planKeyExchange(hasSession: boolean, knownX25519: Uint8Array | u
 }
 
 /**
+ * Whether an accepted, straight key exchange may set the peer's endpoint (and path). A PILA carries no
+ * freshness: one with the key we already hold, from another address, may be a recording replayed by a
+ * third party, so it moves nothing (we still answer it; the peer's next authenticated PILS frame from
+ * its new address moves the endpoint). A new session or a re-key (a key never seen before) may.
+ */
+export function kxMayMoveEndpoint(plan: KxPlan, fromKnownEndpoint: boolean): boolean {
+  return plan.fresh || plan.changed || fromKnownEndpoint;
+}
+
+/**
  * Whether to answer an accepted key exchange with ours: when the peer may not have our key yet (new
  * state, a re-key), or a probe reaches us and we have not sent one for a second (that answer is what
  * lets a relayed peer upgrade).

@@ -604,7 +604,7 @@ export class TunnelManager {
       this.opts.log.info(changed ? 'peer re-keyed' : 'tunnel key established', { peer: p.nodeId, relayed });
     }
     if (relayed) this.noteRelayed(p);
-    else this.noteDirect(p, from);
+    else if (rules.kxMayMoveEndpoint(plan, !!p.endpoint && endpointKey(p.endpoint) === endpointKey(from))) this.noteDirect(p, from);
     // Answer when the peer may not have our key yet: new state, a re-key, or a direct probe
     // reaching us while we relay (that answer is what lets the peer upgrade too).
     if (rules.shouldAnswerKx(plan, now, p.lastKxSent)) this.maybeSendKx(p, true, relayed ? undefined : from);

@@ -8,11 +8,8 @@ import { RawPeer, type Endpoint } from './raw-peer';
 
 // Issue 10, found while writing the replay tests: a peer's *current* key exchange, recorded and
 // replayed by a third party from another address, must not redirect the node's traffic for that peer.
-// KNOWN BUG (reported; tunnels.ts is the lead's): acceptKx moves the peer's endpoint to the source
-// of any valid PILA, and a PILA carries no freshness, so the node then sends the peer's frames to the
-// replayer (a black hole until the peer's next frame moves it back). Marked it.fails until an
-// unchanged-key PILA from a new address no longer moves the endpoint (only an authenticated PILS
-// should); when fixed this test fails, and `.fails` comes off.
+// A PILA carries no freshness: one with the key the node already holds, from another address, moves
+// nothing (tunnel-rules.ts kxMayMoveEndpoint); the peer's authenticated PILS frames do.
 describe("a replayed current key exchange from another address", () => {
   let bb: Backbone;
   let victim: PilotNode;
@@ -34,7 +31,7 @@ describe("a replayed current key exchange from another address", () => {
     await bb?.close();
   });
 
-  it.fails("does not move the peer's endpoint to the replayer", async () => {
+  it("does not move the peer's endpoint to the replayer", async () => {
     const pila = alice.pilaFrame();
     await alice.send(pila, to);
     await vi.waitFor(() => expect(alice.pilas.length).toBe(1), { timeout: 10_000, interval: 10 });
