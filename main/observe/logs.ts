@@ -2,7 +2,7 @@ import type { LogLine } from '../../shared/contract';
 import type { LogRecord, LogSink } from '../util/log';
 import { Ring } from './ring';
 
-/** A filter over log lines: minimum level, and fields `peer` (node id), `trace_id`, `component`. */
+/** A filter over log lines: minimum level, and fields `peer` (node id), `trace_id`, `component` (or `service`). */
 export interface LogQuery {
   level?: LogLine['level'];
   peer?: number;
@@ -16,7 +16,8 @@ export function logMatches(l: LogLine, q: LogQuery): boolean {
   if (q.level && ORDER.indexOf(l.level) < ORDER.indexOf(q.level)) return false;
   if (q.peer !== undefined && l.fields['peer'] !== q.peer) return false;
   if (q.traceId !== undefined && l.fields['trace_id'] !== q.traceId) return false;
-  if (q.component !== undefined && l.fields['component'] !== q.component) return false;
+  // A service's records carry component 'services' and service 'trust' (etc.): either names it.
+  if (q.component !== undefined && l.fields['component'] !== q.component && l.fields['service'] !== q.component) return false;
   return true;
 }
 
