@@ -5,6 +5,12 @@
  * `<dataDir>/inbox/<TYPE>-<stamp>.json` as {bytes, data, from, received_at, type}; every frame is
  * answered with a TEXT frame `ACK <TYPE> <n> bytes` (or `ERR <TYPE> save failed: <error>`).
  * Unknown types are acknowledged and not stored. File stamps are UTC.
+ *
+ * Trace context: a client of ours sends, before its frames, one TRACE_CONTEXT frame (type
+ * 0x54524350 "TRCP", payload a W3C traceparent). The reference treats it as an unknown type — it
+ * answers `ACK UNKNOWN(1414677328) 55 bytes` and stores nothing — and so do we, after taking it as
+ * the parent of the connection's later frames; the client skips that first reply either way. Each
+ * frame received is a server span `data.receive`; each send a client span `data.send`.
  */
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
@@ -22,6 +28,12 @@ import {
   type ServiceFrame,
 } from '../../wire/service';
 import type { PilotNode } from '../node';
+import type { Address } from '../../../shared/address';
+import { ROOT_PARENT, type ParentLike, type Span } from '../../observe/tracer';
+import { parseTraceparent, type TraceParent } from '../../observe/traceparent';
+
+/** Data-exchange frame type carrying a W3C traceparent ("TRCP"): an unknown type to the reference. */
+export const TRACE_CONTEXT_TYPE = 0x54524350;
 import type { PilotStream } from '../stream';
 import { FrameReader, fileStamp, rfc3339, safeBaseName, splitExt, targetAddress, writeNewFile, writeOrRefused, type Target } from './common';
 
@@ -76,6 +88,7 @@ export class DataExchangeService extends EventEmitter<DataExchangeEvents> {
     const decoder = new ServiceFrameDecoder();
     const from = formatAddress(s.remote);
     let chain = Promise.resolve();
+    let parent: TraceParent | undefined;
     s.stopBuffering();
     s.on('data', (chunk) => {
       let frames: ServiceFrame[];
@@ -89,7 +102,13 @@ export class DataExchangeService extends EventEmitter<DataExchangeEvents> {
       }
       for (const f of frames) {
         chain = chain.then(async () => {
+          if (f.type === TRACE_CONTEXT_TYPE) parent = f.payload.length <= 512 ? parseTraceparent(fromUtf8(f.payload)) : undefined;
+          const span = f.type === TRACE_CONTEXT_TYPE ? undefined : this.node.tracer.start('data.receive', parent ?? ROOT_PARENT, { 'peer.node_id': s.remote.node, 'data.type': dataTypeName(f.type), 'data.bytes': f.payload.length }, 'server');
           const reply = await this.handle(f, from);
+          if (span) {
+            if (reply.startsWith('ERR ')) span.fail(reply);
+            else span.end();
+          }
           try {
             if (!s.closed) s.write(encodeServiceFrame(DATA_TYPE.TEXT, utf8(reply)));
           } catch {
@@ -152,12 +171,38 @@ export interface SendResult {
 }
 
 /** Sends frames on one connection and waits for one reply per frame; an `ERR` reply throws. */
-export async function sendFrames(node: PilotNode, target: Target, frames: { type: number; payload: Uint8Array }[], timeoutMs = 30_000): Promise<SendResult[]> {
-  const s = await node.dial(targetAddress(target), PORTS.dataExchange, timeoutMs);
+export async function sendFrames(
+  node: PilotNode,
+  target: Target,
+  frames: { type: number; payload: Uint8Array }[],
+  timeoutMs = 30_000,
+  opts: { parent?: ParentLike } = {},
+): Promise<SendResult[]> {
+  const addr = targetAddress(target);
+  const span = node.tracer.start('data.send', opts.parent, { 'peer.node_id': addr.node, 'data.frames': frames.length }, 'client');
+  try {
+    const out = await sendFramesIn(node, addr, frames, timeoutMs, span);
+    span.end();
+    return out;
+  } catch (e) {
+    span.fail(e);
+    throw e;
+  }
+}
+
+async function sendFramesIn(node: PilotNode, addr: Address, frames: { type: number; payload: Uint8Array }[], timeoutMs: number, span: Span): Promise<SendResult[]> {
+  const s = await node.dial(addr, PORTS.dataExchange, timeoutMs, { parent: span });
   const decoder = new ServiceFrameDecoder();
   const reader = new FrameReader<ServiceFrame>(s, (c) => decoder.push(Uint8Array.from(c)));
   try {
+    const tp = span.traceparent();
+    if (tp) await writeOrRefused(s, encodeServiceFrame(TRACE_CONTEXT_TYPE, utf8(tp)));
     for (const f of frames) await writeOrRefused(s, encodeServiceFrame(f.type, f.payload));
+    if (tp) {
+      // The trace frame's reply (ours, or the reference's ACK UNKNOWN) is skipped: replies come in order.
+      const r = await reader.next(timeoutMs);
+      if (!r) throw new PilotError('connection_failed', 'data exchange: connection closed before the first reply');
+    }
     const out: SendResult[] = [];
     for (let i = 0; i < frames.length; i++) {
       const r = await reader.next(timeoutMs);

@@ -2,7 +2,8 @@
  * Echo, port 7 (services.md §2): every received chunk is written straight back on the same stream
  * until the peer closes. `pilotctl ping/traceroute/bench` use it.
  */
-import { PORTS } from '../../../shared/address';
+import { PORTS, type Address } from '../../../shared/address';
+import { ROOT_PARENT, type ParentLike, type Span } from '../../observe/tracer';
 import { PilotError } from '../../../shared/errors';
 import { concatBytes } from '../../util/bytes';
 import type { Logger } from '../../util/log';
@@ -31,10 +32,14 @@ export class EchoService {
   private onStream(s: PilotStream): void {
     this.counters.connections++;
     this.log.debug('echo connection', { peer: s.remote.node });
+    // One span per echo connection (the payload is echoed verbatim: it carries no trace context).
+    const span = this.node.tracer.start('echo.serve', ROOT_PARENT, { 'peer.node_id': s.remote.node }, 'server');
+    let bytes = 0;
     s.stopBuffering();
     s.on('data', (chunk) => {
       if (s.closed) return;
       this.counters.bytes += chunk.length;
+      bytes += chunk.length;
       try {
         // write() keeps the bytes when the send buffer is full (false = wait for drain); nothing is dropped.
         s.write(Uint8Array.from(chunk));
@@ -42,7 +47,12 @@ export class EchoService {
         // the stream closed under us: nothing to echo to
       }
     });
-    s.on('close', () => s.end());
+    s.on('close', (reason) => {
+      span.set('echo.bytes', bytes);
+      span.set('close.reason', reason);
+      span.end();
+      s.end();
+    });
   }
 }
 
@@ -50,8 +60,13 @@ export class EchoService {
  * Client: sends `data` to the peer's echo port and resolves with the echoed bytes once they are all
  * back (chunk boundaries may differ), closing the stream.
  */
-export async function echo(node: PilotNode, target: Target, data: Uint8Array, timeoutMs = 10_000): Promise<Uint8Array> {
-  const s = await node.dial(targetAddress(target), PORTS.echo, timeoutMs);
+export async function echo(node: PilotNode, target: Target, data: Uint8Array, timeoutMs = 10_000, opts: { parent?: ParentLike } = {}): Promise<Uint8Array> {
+  const addr = targetAddress(target);
+  return node.tracer.trace('echo', (span) => echoIn(node, addr, data, timeoutMs, span), opts.parent, { 'peer.node_id': addr.node, 'echo.bytes': data.length }, 'client');
+}
+
+async function echoIn(node: PilotNode, addr: Address, data: Uint8Array, timeoutMs: number, span: Span): Promise<Uint8Array> {
+  const s = await node.dial(addr, PORTS.echo, timeoutMs, { parent: span });
   const parts: Uint8Array[] = [];
   let got = 0;
   try {

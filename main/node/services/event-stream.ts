@@ -14,11 +14,19 @@
  *
  * Delivery failures drop the subscriber: a subscriber whose unsent backlog exceeds
  * `maxBacklogBytes` is reset. No persistence, acknowledgements or replay.
+ * Trace context: the broker ignores the payload of a connection's first (subscription) event, so a
+ * publisher of ours puts its `event.publish` span's W3C traceparent there; our broker records each
+ * publish as an `event.route` server span under it, a reference broker ignores it. Delivered events
+ * are opaque bytes to subscribers (reference ones included), so no context travels to subscribers.
+ *
  * Local (in-process) subscribers and publishers — the daemon's IPC and the console — use the same
  * broker through `subscribeLocal` / `publishLocal`.
  */
 import { EventEmitter } from 'node:events';
-import { PORTS, formatAddress } from '../../../shared/address';
+import { PORTS, formatAddress, type Address } from '../../../shared/address';
+import { fromUtf8, utf8 } from '../../util/bytes';
+import { ROOT_PARENT, type ParentLike, type Span } from '../../observe/tracer';
+import { parseTraceparent, type TraceParent } from '../../observe/traceparent';
 import { EventDecoder, encodeEvent, type EventFrame } from '../../wire/service';
 import type { Logger } from '../../util/log';
 import type { PilotNode } from '../node';
@@ -183,6 +191,7 @@ export class EventStreamService extends EventEmitter<EventStreamEvents> {
     const decoder = new EventDecoder();
     let backlog = 0;
     let subscribed: string | undefined;
+    let parent: TraceParent | undefined;
     const sub: Subscriber = {
       label: from,
       deliver: (_t, _p, encoded) => {
@@ -213,11 +222,14 @@ export class EventStreamService extends EventEmitter<EventStreamEvents> {
       for (const ev of events) {
         if (subscribed === undefined) {
           subscribed = ev.topic;
+          if (ev.payload.length >= 55 && ev.payload.length <= 512) parent = parseTraceparent(fromUtf8(ev.payload));
           this.broker.subscribe(sub, ev.topic);
           this.log.debug('subscribed', { peer: s.remote.node, topic: ev.topic });
           this.emit('subscribed', { from, topic: ev.topic });
         } else {
-          this.publish(ev.topic, ev.payload, sub, from);
+          const span = this.node.tracer.start('event.route', parent ?? ROOT_PARENT, { 'peer.node_id': s.remote.node, 'event.topic': ev.topic.slice(0, 128), 'event.bytes': ev.payload.length }, 'server');
+          span.set('event.delivered', this.publish(ev.topic, ev.payload, sub, from));
+          span.end();
         }
       }
     });
@@ -272,11 +284,25 @@ export async function subscribe(
  * Publishes events to `topic` on `target`'s broker: subscribes to the same topic first (the protocol
  * requires it), sends the events, closes gracefully and waits until the broker has everything.
  */
-export async function publish(node: PilotNode, target: Target, topic: string, payloads: Uint8Array | Uint8Array[], timeoutMs = 30_000): Promise<void> {
-  const s = await node.dial(targetAddress(target), PORTS.eventStream, timeoutMs);
+export async function publish(
+  node: PilotNode,
+  target: Target,
+  topic: string,
+  payloads: Uint8Array | Uint8Array[],
+  timeoutMs = 30_000,
+  opts: { parent?: ParentLike } = {},
+): Promise<void> {
+  const list = Array.isArray(payloads) ? payloads : [payloads];
+  const addr = targetAddress(target);
+  await node.tracer.trace('event.publish', (span) => publishIn(node, addr, topic, list, timeoutMs, span), opts.parent, { 'peer.node_id': addr.node, 'event.topic': topic.slice(0, 128), 'event.count': list.length }, 'client');
+}
+
+async function publishIn(node: PilotNode, addr: Address, topic: string, payloads: Uint8Array[], timeoutMs: number, span: Span): Promise<void> {
+  const s = await node.dial(addr, PORTS.eventStream, timeoutMs, { parent: span });
   s.stopBuffering();
-  await writeOrRefused(s, encodeEvent(topic, new Uint8Array(0)));
-  for (const p of Array.isArray(payloads) ? payloads : [payloads]) await writeOrRefused(s, encodeEvent(topic, p));
+  // The subscription event's payload is ignored by every broker: ours reads a traceparent there.
+  await writeOrRefused(s, encodeEvent(topic, utf8(span.traceparent() ?? '')));
+  for (const p of payloads) await writeOrRefused(s, encodeEvent(topic, p));
   s.end();
   if ((await whenClosed(s, timeoutMs)) === 'rst') throw refusedError(s);
 }

@@ -41,6 +41,7 @@ import {
   type HandshakeType,
 } from './trust-logic';
 import type { TrustStore } from './trust-store';
+import { ROOT_PARENT } from '../../observe/tracer';
 
 /**
  * `enforce` (default): a PRIVATE node accepts streams only from peers it trusts or shares a group
@@ -301,6 +302,10 @@ export class TrustService extends EventEmitter<TrustEvents> {
   /** Sends a trust request: direct to port 444, else relayed through the registry. */
   async request(nodeId: number, justification = ''): Promise<HandshakeResult> {
     checkPeer(nodeId, this.node.nodeId);
+    return this.node.tracer.trace('trust.request', () => this.requestIn(nodeId, justification), undefined, { 'peer.node_id': nodeId }, 'client');
+  }
+
+  private async requestIn(nodeId: number, justification: string): Promise<HandshakeResult> {
     if (this.store.isTrusted(nodeId)) return { node_id: nodeId, status: 'sent', via: 'none' };
     this.store.setOutgoing(nodeId, this.node.clock.wallNow());
     this.changed(nodeId);
@@ -456,6 +461,11 @@ export class TrustService extends EventEmitter<TrustEvents> {
   }
 
   private async handleMessage(m: HandshakeMessage, remote: number, s: PilotStream | undefined): Promise<void> {
+    const attrs = { 'peer.node_id': remote, 'trust.type': String(m.type).slice(0, 32), 'trust.via': s ? 'direct' : 'relay' };
+    await this.node.tracer.trace('trust.handshake', () => this.handleMessageIn(m, remote, s), ROOT_PARENT, attrs, 'server');
+  }
+
+  private async handleMessageIn(m: HandshakeMessage, remote: number, s: PilotStream | undefined): Promise<void> {
     this.counters.received++;
     const info = await this.peerInfo(m.node_id);
     const now = this.node.clock.wallNow();
