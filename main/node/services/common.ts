@@ -1,9 +1,8 @@
 /**
- * Helpers shared by the built-in services: time formats, safe file names and atomic writes for the
+ * Helpers shared by the built-in services: time formats, safe file names and exclusive creates for the
  * mailbox directories, and a frame reader over a PilotStream for request/response clients.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { PilotError } from '../../../shared/errors';
 import { backboneAddress, formatAddress, type Address } from '../../../shared/address';
@@ -61,25 +60,6 @@ export function splitExt(name: string): [string, string] {
   const ext = path.extname(name);
   if (ext === '' || ext === name) return [name, ''];
   return [name.slice(0, -ext.length), ext];
-}
-
-/** Writes `data` to `file` atomically (temp file + fsync + rename), creating the directory 0700. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
 }
 
 /**

@@ -38,7 +38,8 @@ import type { PilotNode } from '../node';
 import { ROOT_PARENT, type ParentLike, type Span } from '../../observe/tracer';
 import { isSpanId, isTraceId, parseTraceparent } from '../../observe/traceparent';
 import type { PilotStream } from '../stream';
-import { FrameReader, WorkSet, parseTime, rfc3339, safeBaseName, sendOneShot, targetAddress, writeFileAtomic, writeOrRefused, type Target } from './common';
+import { FrameReader, WorkSet, parseTime, rfc3339, safeBaseName, sendOneShot, targetAddress, writeOrRefused, type Target } from './common';
+import { writeFileAtomic } from '../../util/atomic-file';
 
 export const TASK_STATUSES = ['NEW', 'ACCEPTED', 'DECLINED', 'EXECUTING', 'COMPLETED', 'SUCCEEDED', 'CANCELLED', 'EXPIRED'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -685,7 +686,7 @@ export class TaskService extends EventEmitter<TaskEvents> {
       data = utf8(typeof body['result_text'] === 'string' ? body['result_text'] : '');
     }
     const file = path.join(this.resultsDir, name);
-    await writeFileAtomic(file, data, 0o600);
+    await writeFileAtomic(file, data, { mode: 0o600 });
     const num = (k: string): number | undefined => (typeof body[k] === 'number' && Number.isFinite(body[k]) && (body[k] as number) > 0 ? Math.round(body[k] as number) : undefined);
     const idle = num('time_idle_ms');
     const staged = num('time_staged_ms');
@@ -789,7 +790,7 @@ export class TaskService extends EventEmitter<TaskEvents> {
     r.touched = this.node.clock.wallNow();
     const snapshot = JSON.stringify(r.file, null, 2);
     const file = path.join(r.category === 'received' ? this.receivedDir : this.submittedDir, `${r.file.task_id}.json`);
-    this.writes = this.writes.then(() => writeFileAtomic(file, snapshot, 0o600).catch((e: unknown) => this.log.error('cannot write task file', { file, error: String(e) })));
+    this.writes = this.writes.then(() => writeFileAtomic(file, snapshot, { mode: 0o600 }).catch((e: unknown) => this.log.error('cannot write task file', { file, error: String(e) })));
     this.emit('changed', { category: r.category, task: { ...r.file } });
   }
 }
