@@ -10,7 +10,7 @@ import type { ApiContext, DomainHandlers } from './context';
 
 /** This node's spans of one trace. */
 export function spansOfTrace(tracer: Tracer, traceId: string): SpanView[] {
-  return tracer.list(100_000).filter((x) => x.traceId === traceId);
+  return tracer.byTrace(traceId);
 }
 
 export function traceHandlers({ tracer, node }: ApiContext): DomainHandlers<'traces'> {
