@@ -30,6 +30,11 @@ export interface BeaconServerOptions {
   relayBytesBurst?: number;
   /** Forget endpoints not heard from for this long (default 10 min). */
   expireMs?: number;
+  /**
+   * Whether to coordinate a punch from `requester` (as claimed) at `from` ("ip:port") towards
+   * `target` (the embedded backbone asks the registry's visibility rule; default: always).
+   */
+  admitPunch?: (requester: number, target: number, from: string) => boolean;
   sweepIntervalMs?: number;
 }
 
@@ -46,6 +51,8 @@ export interface BeaconStats {
   unexpected: number;
   unknownDest: number;
   rateLimited: number;
+  /** Punch requests refused by `admitPunch` (a private target the requester may not see). */
+  refused: number;
   expired: number;
 }
 
@@ -73,6 +80,7 @@ export class BeaconServer {
     unexpected: 0,
     unknownDest: 0,
     rateLimited: 0,
+    refused: 0,
     expired: 0,
   };
   private readonly pps: number;
@@ -123,16 +131,20 @@ export class BeaconServer {
     return e ? { ip: e.ip, port: e.port } : undefined;
   }
 
-  private drop(kind: 'malformed' | 'unexpected' | 'unknownDest' | 'rateLimited'): void {
+  private drop(kind: 'malformed' | 'unexpected' | 'unknownDest' | 'rateLimited' | 'refused'): void {
     this.st[kind]++;
     this.st.dropped++;
   }
 
   private send(buf: Uint8Array, ip: string, port: number): void {
     if (this.closed) return;
-    this.sock.send(buf, port, ip, (err) => {
-      if (err) this.log.debug('send failed', { err: err.message, to: `${ip}:${port}` });
-    });
+    try {
+      this.sock.send(buf, port, ip, (err) => {
+        if (err) this.log.debug('send failed', { err: err.message, to: `${ip}:${port}` });
+      });
+    } catch (e) {
+      this.log.debug('send refused', { err: e instanceof Error ? e.message : String(e), to: `${ip}:${port}` });
+    }
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -158,6 +170,10 @@ export class BeaconServer {
         const target = this.table.get(m.target);
         if (!target) {
           this.drop('unknownDest');
+          return;
+        }
+        if (this.opts.admitPunch && !this.opts.admitPunch(m.requester, m.target, formatHostPort(rinfo.address, rinfo.port))) {
+          this.drop('refused');
           return;
         }
         this.send(encodeBeacon({ type: 'punch_command', ip: target.ip, port: target.port }), rinfo.address, rinfo.port);
@@ -221,4 +237,9 @@ export class BeaconServer {
     if (this.sweepTimer) this.opts.clock.clearTimeout(this.sweepTimer);
     await new Promise<void>((resolve) => this.sock.close(() => resolve()));
   }
+}
+
+/** `ip:port`, with brackets around an IPv6 address: the form the registry keeps endpoints in. */
+function formatHostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

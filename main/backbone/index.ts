@@ -130,7 +130,15 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
       snapshotEveryRecords: opts.snapshotEveryRecords,
       snapshotIntervalMs: opts.snapshotIntervalMs,
     });
-    beacon = await BeaconServer.start({ host: beaconAddr.host, port: beaconAddr.port, clock, logger: opts.logger, ...opts.beaconLimits });
+    beacon = await BeaconServer.start({
+      host: beaconAddr.host,
+      port: beaconAddr.port,
+      clock,
+      logger: opts.logger,
+      // A private node's endpoint goes only to requesters the registry lets see it (as resolve does).
+      admitPunch: (requester, target, from) => state.punchAllowed(requester, target, from),
+      ...opts.beaconLimits,
+    });
     if (opts.netcheck !== false) {
       const nc = opts.netcheck === undefined ? { host: beaconAddr.host, port: beaconAddr.port === 0 ? 0 : beaconAddr.port + 1 } : parseHostPort(opts.netcheck);
       reflector = await startNetcheckReflector(nc.host, nc.port, opts.logger.child({ component: 'netcheck' }));

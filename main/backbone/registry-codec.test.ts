@@ -46,7 +46,7 @@ describe('registry replies and events against the wire schemas', () => {
     run('poll_handshakes', { node_id: ia }, a, challenge.pollHandshakes(ia));
     run('poll_handshakes', { node_id: ic }, c, challenge.pollHandshakes(ic));
     run('revoke_trust', { node_id: ia, peer_id: ib }, a, challenge.revokeTrust(ia, ib));
-    run('punch', { requester_id: ia, node_a: ia, node_b: ib }, a, challenge.punch(ia, ib));
+    run('punch', { requester_id: ib, node_a: ib, node_b: ia }, b, challenge.punch(ib, ia)); // ia is public: visible to ib
     run('get_polo_score', { node_id: ia });
     run('update_polo_score', { node_id: ia, delta: 1e308 });
     run('update_polo_score', { node_id: ia, delta: 1e308 });

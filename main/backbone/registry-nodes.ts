@@ -209,6 +209,12 @@ export const nodeHandlers = {
     m.signedNode(req.requester_id, challenge.punch(req.node_a, req.node_b), req.signature);
     const a = m.node(req.node_a);
     const b = m.node(req.node_b);
+    // Extension: the other side's endpoint only under resolve's visibility rule (the reference returns
+    // both to anyone; its daemon never calls punch, so interop is unaffected).
+    const other = req.requester_id === a.id ? b : a;
+    if (!m.visibleTo(other, req.requester_id)) {
+      fail('permission_denied', `node ${other.id} is private and shares no trust pair or group with node ${req.requester_id}`);
+    }
     return { type: 'punch_ok', node_a: a.id, node_a_addr: a.realAddr, node_b: b.id, node_b_addr: b.realAddr };
   },
 

@@ -63,6 +63,19 @@ function normaliseIp(ip: string): string {
 export class RegistryState {
   private readonly m: RegistryModel;
 
+  /**
+   * May the beacon coordinate a punch from `requester` (claimed in an unauthenticated datagram that
+   * came from `from`) towards `target`? Public and unknown targets: yes (the reference's behaviour).
+   * A private target: only for a requester that may see it (resolve's rule) and whose datagram came
+   * from the endpoint it registered, so that claiming a trusted node's id is not enough.
+   */
+  punchAllowed(requester: number, target: number, from: string): boolean {
+    const t = this.m.nodes.get(target);
+    if (!t || t.public) return true;
+    const r = this.m.nodes.get(requester);
+    return !!r && r.realAddr === from && this.m.visibleTo(t, requester);
+  }
+
   constructor(opts: RegistryStateOptions) {
     this.m = new RegistryModel({
       verify: opts.verify,

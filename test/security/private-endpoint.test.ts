@@ -56,11 +56,9 @@ describe("a private node's endpoint asked for by an untrusted peer", () => {
     expect(((await asker.resolve(priv.nodeId).catch((x: unknown) => x)) as RegistryError).wireCode).toBe('permission_denied');
   });
 
-  // KNOWN GAP (reported; backbone code is not ours to change here). registry.md §8 records that the
-  // reference's `punch` returns both real_addrs without any trust check; the reference daemon never
-  // calls it, so refusing it to untrusted requesters would not break interop. Marked it.fails until
-  // the registry applies resolve's visibility rule to punch.
-  it.fails('registry punch does not disclose the private endpoint to an untrusted requester', async () => {
+  // registry.md §8: the reference's `punch` returns both real_addrs without any trust check; its
+  // daemon never calls it, so ours applies resolve's visibility rule (interop is unaffected).
+  it('registry punch does not disclose the private endpoint to an untrusted requester', async () => {
     const r = await asker.punch(askerId, priv.nodeId).then(
       (x) => JSON.stringify(x),
       (x: unknown) => String((x as RegistryError).wireCode),
@@ -68,11 +66,11 @@ describe("a private node's endpoint asked for by an untrusted peer", () => {
     expect(r).not.toContain(portOf(endpoint));
   });
 
-  // KNOWN GAP (reported): the beacon answers an unauthenticated punch_request for any node id with a
-  // punch_command carrying that node's endpoint (reference behaviour, beacon.md §2). A fix that keeps
-  // interop: forward a punch only when the registry's visibility rule lets the requester see the
-  // target (a reference daemon resolves first, and is refused for such a target anyway).
-  it.fails("the beacon's punch_request does not disclose the private endpoint to an untrusted requester", async () => {
+  // beacon.md §2: the reference's beacon answers an unauthenticated punch_request for any node id with
+  // a punch_command carrying that node's endpoint. Ours forwards a punch towards a private node only
+  // when the registry's visibility rule lets the requester see it, and the request comes from the
+  // requester's registered endpoint (a reference daemon resolves first, and is refused such a target).
+  it("the beacon's punch_request does not disclose the private endpoint to an untrusted requester", async () => {
     const sock = dgram.createSocket('udp4');
     const got: BeaconMessage[] = [];
     const sources = new Set<string>();
