@@ -297,7 +297,15 @@ export const methodSchemas = {
     .strict(),
   'traces.list': z.object({ limit: z.number().int().min(1).max(10_000).optional() }).strict(),
   'traces.get': z.object({ traceId: z.string().regex(/^[0-9a-f]{1,64}$/) }).strict(),
-  'traces.collect': z.object({ traceId: z.string().regex(/^[0-9a-f]{1,64}$/), rounds: z.number().int().min(1).max(8).optional(), timeoutMs: z.number().int().min(100).max(60_000).optional() }).strict(),
+  'traces.collect': z
+    .object({
+      traceId: z.string().regex(/^[0-9a-f]{1,64}$/),
+      rounds: z.number().int().min(1).max(8).optional(),
+      timeoutMs: z.number().int().min(100).max(60_000).optional(),
+      /** Nodes to ask besides those the local spans name (a collector that took no part). */
+      peers: z.array(nodeId).max(32).optional(),
+    })
+    .strict(),
   'logs.tail': z
     .object({
       limit: z.number().int().min(1).max(10_000).optional(),

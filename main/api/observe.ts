@@ -17,8 +17,8 @@ export function traceHandlers({ tracer, node }: ApiContext): DomainHandlers<'tra
   return {
     'traces.list': async ({ limit }) => tracer.list(limit ?? 1000),
     'traces.get': async ({ traceId }) => spansOfTrace(tracer, traceId),
-    'traces.collect': async ({ traceId, rounds, timeoutMs }) =>
-      collectTrace(node, (id) => spansOfTrace(tracer, id), traceId, { ...(rounds ? { rounds } : {}), ...(timeoutMs ? { timeoutMs } : {}) }),
+    'traces.collect': async ({ traceId, rounds, timeoutMs, peers }) =>
+      collectTrace(node, (id) => spansOfTrace(tracer, id), traceId, { ...(rounds ? { rounds } : {}), ...(timeoutMs ? { timeoutMs } : {}), ...(peers ? { peers } : {}) }),
   };
 }
 

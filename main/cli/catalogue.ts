@@ -83,15 +83,19 @@ export const CATALOGUE: CommandSpec[] = [
   // communication
   { group: 'communication', name: 'ping', usage: 'ping <address|hostname> [--count 4] [--timeout 30s]', summary: 'echo round trips over the tunnel, with the path (direct/punched/relay)', options: { count, timeout } },
   {
-    group: 'diagnostics', name: 'trace', usage: 'trace <trace-id> [--timeout 10s]',
+    group: 'diagnostics', name: 'trace', usage: 'trace <trace-id> [--peer X,Y] [--timeout 10s]',
     summary: "a trace's spans gathered from every node that took part, drawn as a waterfall in lanes per node (clock offsets applied)",
     returns: 'trace_id, nodes [{address, hostname, offset_ms, rtt_ms, spans, error}], spans [{lane, start_ms (on this clock), name, ...}]',
-    options: { timeout: { type: 'string', description: 'per-node timeout (Go duration or seconds, default 5s)' } },
+    options: {
+      timeout: { type: 'string', description: 'per-node timeout (Go duration or seconds, default 5s)' },
+      peer: { type: 'string', description: "also ask these nodes (ids, addresses or hostnames, comma separated): for a trace this node took no part in" },
+    },
   },
   {
     group: 'diagnostics', name: 'trace export', usage: 'trace export <trace-id> [--otlp] [--out FILE] [--local]',
     summary: 'write a collected trace as OTLP/JSON (resourceSpans per node; load it into Jaeger, Tempo or an OTel Collector)',
     options: {
+      peer: { type: 'string', description: 'also ask these nodes (comma separated)' },
       otlp: { type: 'boolean', description: 'OTLP/JSON (the default and only format; accepted for clarity)' },
       out: { type: 'string', description: 'write to FILE instead of stdout' },
       local: { type: 'boolean', description: "only this node's spans (do not ask the peers)" },

@@ -179,6 +179,14 @@ describe('a trace across three daemons: pilotctl trace and Jaeger', () => {
     expect(t!.spans.find((s) => s.name === 'task.receive' && s.node === names.sub)).toBeDefined();
     for (const n of t!.nodes.slice(1)) expect(Number.isFinite(n.offsetMs) && n.rttMs !== undefined).toBe(true);
 
+    // From the far end too: the sub-specialist's spans name the specialist, whose spans name the coordinator.
+    const fromSub = (await ok(sub, ['trace', TRACE])) as unknown as CollectedTrace;
+    expect(fromSub.nodes.map((n) => [n.hostname, n.spans > 0])).toEqual([
+      [names.sub, true],
+      [names.spec, true],
+      [names.coord, true],
+    ]);
+
     const text = await pilotctl(coord.env, ['trace', TRACE]);
     expect(text.code, text.stderr).toBe(0);
     for (const name of Object.values(names)) expect(text.stdout).toContain(name);

@@ -10,7 +10,7 @@ import { parseAddress } from '../../../shared/address';
 import { logMatches, type LogQuery } from '../../observe/logs';
 import { toOtlpJson } from '../../observe/otlp-json';
 import type { CommandContext, CommandResult } from '../command';
-import { arg, bool, parseTimeout, str, withDaemon } from './util';
+import { arg, bool, parseTimeout, resolveTarget, str, withDaemon } from './util';
 import { renderWaterfall } from './waterfall';
 
 const TRACE_ID = /^[0-9a-f]{1,64}$/;
@@ -24,7 +24,11 @@ function traceIdArg(ctx: CommandContext, usage: string): string {
 async function collect(ctx: CommandContext, traceId: string, local: boolean): Promise<CollectedTrace> {
   const timeoutMs = parseTimeout(ctx, 5000);
   return withDaemon(ctx, async (c) => {
-    if (!local) return c.call('traces.collect', { traceId, timeoutMs: Math.max(100, Math.min(timeoutMs, 60_000)) });
+    if (!local) {
+      const peers: number[] = [];
+      for (const x of (str(ctx, 'peer') ?? '').split(',').map((p) => p.trim()).filter(Boolean)) peers.push((await resolveTarget(ctx, c, x)).nodeId);
+      return c.call('traces.collect', { traceId, timeoutMs: Math.max(100, Math.min(timeoutMs, 60_000)), ...(peers.length ? { peers: peers.slice(0, 32) } : {}) });
+    }
     const spans = await c.call('traces.get', { traceId });
     const info = await c.info();
     const address = String((info as { address?: unknown }).address ?? 'this node');
@@ -38,10 +42,10 @@ async function collect(ctx: CommandContext, traceId: string, local: boolean): Pr
 }
 
 export async function trace(ctx: CommandContext): Promise<CommandResult> {
-  const traceId = traceIdArg(ctx, 'trace <trace-id> [--timeout 10s]');
+  const traceId = traceIdArg(ctx, 'trace <trace-id> [--peer X,Y] [--timeout 10s]');
   const t = await collect(ctx, traceId, false);
   if (t.spans.length === 0) {
-    throw new PilotError('not_found', `no spans of trace ${traceId} on this node or its peers`, 'spans are kept in a bounded ring per node; list recent ones with: pilotctl trace export <id> --local');
+    throw new PilotError('not_found', `no spans of trace ${traceId} on this node or the peers it asked`, 'spans are kept in a bounded ring per node; for a trace this node took no part in, name a node that did: --peer <node>');
   }
   return { data: t, text: renderWaterfall(t) };
 }

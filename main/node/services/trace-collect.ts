@@ -23,6 +23,8 @@ export interface CollectOptions {
   maxNodes?: number;
   /** Per node: ping and query timeout (default 5 s). */
   timeoutMs?: number;
+  /** Nodes to ask in the first round besides those the local spans name. */
+  peers?: number[];
 }
 
 const PEER_KEY = /peer|remote|node|target|(^|[._])(from|to)$/i;
@@ -95,7 +97,7 @@ export async function collectTrace(node: PilotNode, localSpans: (traceId: string
   if (node.hostname) self.hostname = node.hostname;
   const lanes: { node: TraceNodeView; spans: SpanView[] }[] = [{ node: self, spans: mine }];
   const asked = new Set<number>([me]);
-  let next = [...nodesNamedBy(mine)].filter((id) => !asked.has(id));
+  let next = [...new Set([...(o.peers ?? []), ...nodesNamedBy(mine)])].filter((id) => !asked.has(id));
   for (let r = 0; r < rounds && next.length > 0; r++) {
     const batch = next.slice(0, Math.max(0, maxNodes - (asked.size - 1)));
     for (const id of batch) asked.add(id);

@@ -68,9 +68,17 @@ describe('trace query (port 1010) and collection', () => {
       expect(Math.abs(c1.adjustedStartMs - (t + 5))).toBeLessThan(1000);
       expect(got.spans.map((s) => s.spanId)).toEqual(['a1', 'b1', 'c1']);
 
+      // A collector with no spans of its own, seeded with B (trace query --peer): B, then C.
+      const seeded = await collectTrace(a.node, () => [], TRACE, { peers: [b.node.nodeId] });
+      expect(seeded.nodes.map((n) => [n.hostname, n.spans])).toEqual([
+        ['tq-alpha', 0],
+        ['tq-beta', 1],
+        ['tq-gamma', 1],
+      ]);
+
       // D is neither trusted by B nor in a group with it: refused (B is public, so the service itself decides).
       await expect(queryTrace(d.node, b.node.nodeId, TRACE)).rejects.toMatchObject({ code: 'permission_denied' });
-      expect(services[0]!.counters).toMatchObject({ refused: 1, answered: 1 });
+      expect(services[0]!.counters).toMatchObject({ refused: 1, answered: 2 });
       // And collecting from D shows B as refused, with no spans.
       const fromD = await collectTrace(d.node, () => [span({ spanId: 'd1', node: 'd', startMs: t, attrs: { peer: b.node.nodeId } })], TRACE);
       expect(fromD.nodes[1]).toMatchObject({ nodeId: b.node.nodeId, spans: 0, error: expect.stringContaining('refused') });
