@@ -156,6 +156,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
         svc.close();
         tq.stop();
         await pusher?.close();
+        if (pusher) log.info('OTLP push stopped', { url: pusher.url, ...pusher.counters });
+        log.info('trace query stopped', tq.counters);
         await bs.stop();
         await node.stop();
         // Events of the shutdown itself (FINs, unsubscribes) get a moment to go out.

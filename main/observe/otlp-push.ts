@@ -67,7 +67,11 @@ export class OtlpPusher {
     this.timer = undefined;
     if (this.inFlight || this.queue.length === 0) return;
     this.inFlight = this.drain()
-      .catch((e: unknown) => this.o.log.warn('OTLP push failed', { error: e instanceof Error ? e.message : String(e) }))
+      .catch((e: unknown) => {
+        // A collector that is down fails every batch: the first failure and every 100th are logged.
+        const n = this.counters.failedBatches;
+        if (n === 1 || n % 100 === 0) this.o.log.warn('OTLP push failed; spans dropped', { error: e instanceof Error ? e.message : String(e), url: this.url, failed_batches: n, dropped: this.counters.dropped });
+      })
       .finally(() => {
         this.inFlight = undefined;
         if (this.queue.length > 0 && !this.closed) this.kick();
