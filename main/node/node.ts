@@ -175,7 +175,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     this.startedAt = this.clock.wallNow();
     this.tracer =
       opts.tracer ??
-      new Tracer(() => this.hostname || formatAddress(this.address), { enabled: opts.tracing ?? true, address: () => formatAddress(this.address) });
+      new Tracer(() => this.hostname || this.addressText(), { enabled: opts.tracing ?? true, address: () => this.addressText() });
     this.dials = new DialTracing(this.tracer, () => this.clock.now());
     this.table = this.makeTable();
     this.driver = {
@@ -197,6 +197,12 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 
   get nodeId(): number {
     return this.nodeIdValue;
+  }
+  private addressCache: { id: number; text: string } | undefined;
+  /** The address text, formatted once per node id (every span records it). */
+  private addressText(): string {
+    if (this.addressCache?.id !== this.nodeIdValue) this.addressCache = { id: this.nodeIdValue, text: formatAddress(this.address) };
+    return this.addressCache.text;
   }
   get address(): Address {
     return backboneAddress(this.nodeIdValue);

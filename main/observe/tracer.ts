@@ -83,6 +83,8 @@ class RealSpan implements Span {
   readonly spanId: string;
   readonly recording = true;
   private ended = false;
+  /** The OTel context with this span active, made once for all its children. */
+  private ctx: Context | undefined;
   constructor(
     private readonly tracer: Tracer,
     readonly otel: OtelSpan,
@@ -101,6 +103,10 @@ class RealSpan implements Span {
   }
   child(name: string, attrs?: Attrs, kind?: SpanKindName): Span {
     return this.tracer.start(name, this, attrs, kind);
+  }
+  /** @internal */
+  context(): Context {
+    return (this.ctx ??= otelTrace.setSpan(ROOT_CONTEXT, this.otel));
   }
   end(status: 'ok' | 'error' = 'ok'): void {
     if (this.ended) return;
@@ -280,6 +286,7 @@ function parentContext(parent: ParentLike): Context {
     const p = parseTraceparent(parent);
     return p ? otelTrace.setSpanContext(ROOT_CONTEXT, { traceId: p.traceId, spanId: p.spanId, traceFlags: p.flags, isRemote: true }) : otelContext.active();
   }
+  if (parent instanceof RealSpan) return parent.context();
   if ('otel' in parent) {
     if (parent.otel) return otelTrace.setSpan(ROOT_CONTEXT, parent.otel);
     return otelContext.active();
