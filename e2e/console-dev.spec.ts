@@ -73,8 +73,9 @@ test('groups, traces and logs views', async ({ page }) => {
   await page.screenshot({ path: path.join(shots, 'groups.png'), fullPage: true });
 
   await page.getByTestId('nav-traces').click();
-  await page.locator('[data-testid^="trace-"]').first().click();
-  await expect(page.getByTestId('waterfall')).toBeVisible();
+  await page.getByTestId('trace-list').locator('a.titem').first().click();
+  // An opened trace is collected: lanes per node (the fixture makes up the other agents' offsets).
+  await expect(page.getByTestId('lane-waterfall')).toBeVisible();
   const dial = page.locator('.titem', { hasText: 'dial' }).first();
   await dial.click();
   await page.locator('.wf-row').nth(1).click();

@@ -27,6 +27,7 @@ import type {
   TrustedPeerView,
 } from '../shared/contract';
 import { PilotError } from '../shared/errors';
+import { mergeTrace } from '../main/node/services/trace-collect';
 import { Emitter } from '../shared/emitter';
 import type { ConsoleEventListener, ConsoleService } from '../main/api/service';
 
@@ -488,6 +489,19 @@ export function createDevFixtureService(opts: DevFixtureOptions = {}): DevFixtur
     'tasks.list': async () => [],
     'traces.list': async ({ limit = 1000 }) => spans.slice(-limit),
     'traces.get': async ({ traceId: id }) => [...spans.filter((s) => s.traceId === id), ...(remoteSpans.get(id) ?? [])],
+    // One lane per recording node; the other agents' clocks made up (a few ms off), as a collector would estimate.
+    'traces.collect': async ({ traceId: id }) => {
+      const all = [...spans.filter((s) => s.traceId === id), ...(remoteSpans.get(id) ?? [])];
+      const names = [self.hostname, ...new Set(all.map((s) => s.node).filter((n) => n !== self.hostname))];
+      return mergeTrace(
+        id,
+        names.map((n, i) => {
+          const p = peerList.find((x) => x.hostname === n);
+          const node = i === 0 ? { address: self.address, nodeId: self.nodeId, hostname: n, self: true, offsetMs: 0, spans: 0 } : { address: p?.address ?? n, nodeId: p?.nodeId ?? 0, hostname: n, self: false, offsetMs: 2 + i * 1.5, rttMs: 0.6 + i * 0.2, spans: 0 };
+          return { node, spans: all.filter((s) => s.node === n).map((s) => (i === 0 ? s : { ...s, startMs: s.startMs + node.offsetMs })) };
+        }),
+      );
+    },
     'logs.tail': async ({ limit = 1000, level, peer }) => {
       const order: LogLevelName[] = ['trace', 'debug', 'info', 'warn', 'error'];
       const min = level ? order.indexOf(level) : 0;
