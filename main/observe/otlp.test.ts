@@ -115,3 +115,44 @@ describe('OTLP/HTTP push', () => {
     expect(q.counters.dropped).toBe(2);
   });
 });
+
+describe('OTLP/JSON mapping against the OpenTelemetry JSON serializer', () => {
+  it('gives the same span fields as @opentelemetry/otlp-transformer for the same span (int64 as strings, the canonical proto3 JSON form)', async () => {
+    const { JsonTraceSerializer } = await import('@opentelemetry/otlp-transformer');
+    const view = span({ parentId: 'b7ad6b7169203331', kind: 'client', events: [{ name: 'punch', timeMs: 1_700_000_000_124, attrs: { n: 1 } }] });
+    // The SDK's ReadableSpan for the same span (only what the serializer reads).
+    const sdkSpan = {
+      name: view.name,
+      kind: 2, // SpanKind.CLIENT in the API (OTLP numbers are one higher)
+      spanContext: () => ({ traceId: view.traceId, spanId: view.spanId, traceFlags: 1 }),
+      parentSpanContext: { traceId: view.traceId, spanId: view.parentId!, traceFlags: 1 },
+      startTime: [1_700_000_000, 123_500_000],
+      endTime: [1_700_000_000, 125_750_000],
+      duration: [0, 2_250_000],
+      status: { code: 1 },
+      attributes: view.attrs,
+      links: [],
+      events: [{ name: 'punch', time: [1_700_000_000, 124_000_000], attributes: { n: 1 } }],
+      ended: true,
+      resource: { attributes: { 'service.name': 'alpha' } },
+      instrumentationScope: { name: 'pilot-fleet' },
+      droppedAttributesCount: 0,
+      droppedEventsCount: 0,
+      droppedLinksCount: 0,
+    };
+    const theirs = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest([sdkSpan as never])), (k, v: unknown) => (k === 'intValue' ? String(v) : v)) as {
+      resourceSpans: { resource: { attributes: unknown }; scopeSpans: { scope: unknown; spans: Record<string, unknown>[] }[] }[];
+    };
+    const mine = toOtlpJson([{ serviceName: 'alpha', spans: [view] }]);
+    const t = theirs.resourceSpans[0]!;
+    const m = mine.resourceSpans[0]!;
+    expect(m.resource.attributes).toEqual(t.resource.attributes);
+    expect(m.scopeSpans[0]!.scope).toEqual(t.scopeSpans[0]!.scope);
+    const ts = t.scopeSpans[0]!.spans[0]!;
+    const ms = m.scopeSpans[0]!.spans[0]!;
+    for (const k of ['traceId', 'spanId', 'parentSpanId', 'name', 'kind', 'startTimeUnixNano', 'endTimeUnixNano', 'attributes', 'status'] as const) expect(ms[k], k).toEqual(ts[k]);
+    expect(ms.events.map((e) => ({ name: e.name, timeUnixNano: e.timeUnixNano, attributes: e.attributes }))).toEqual(
+      (ts['events'] as { name: string; timeUnixNano: string; attributes: unknown }[]).map((e) => ({ name: e.name, timeUnixNano: e.timeUnixNano, attributes: e.attributes })),
+    );
+  });
+});
