@@ -80,13 +80,13 @@ describe('fleet pattern through pilotctl', () => {
     expect(envelope(denied)['status']).toBe('error');
 
     expect(await ok(coord, ['handshake', target, 'need the news feed'])).toMatchObject({ status: 'sent' });
-    let pending: { node_id: number }[] = [];
-    for (let i = 0; i < 50 && pending.length === 0; i++) pending = (await ok(news, ['pending']))['pending'] as { node_id: number }[];
+    let pending: { node_id: number; received_at: number }[] = [];
+    for (let i = 0; i < 50 && pending.length === 0; i++) pending = (await ok(news, ['pending']))['pending'] as typeof pending;
     expect(pending).toHaveLength(1);
     // Unix seconds on the IPC, as the reference's (cli.md 0x04/0x05), and a real date in the text view.
     const now = Date.now() / 1000;
-    expect((pending[0] as { received_at: number }).received_at).toBeGreaterThan(now - 600);
-    expect((pending[0] as { received_at: number }).received_at).toBeLessThan(now + 600);
+    expect(pending[0]!.received_at).toBeGreaterThan(now - 600);
+    expect(pending[0]!.received_at).toBeLessThan(now + 600);
     const text = await pilotctl(news.env, ['pending']);
     expect(text.stdout).toContain(String(new Date().getFullYear()));
     await ok(news, ['approve', String(pending[0]!.node_id)]);
