@@ -191,10 +191,30 @@ test('traces: the ping collected from the nodes it touched, drawn in lanes per n
   await lanes.locator('[data-testid^="lane-span-"]', { hasText: 'echo' }).first().click();
   await expect(page.getByTestId('span-details')).toContainText('echo');
   await expect(page.getByTestId('waterfall-summary')).toContainText('2 nodes · collected');
-  await shot(page, 'traces');
   await page.getByTestId('nav-logs').click();
   await expect(page.getByTestId('log-line').first()).toBeVisible();
   await shot(page, 'logs');
   await page.getByTestId('log-level-error').click();
   await expect(page.locator('[data-testid="log-line"]:not([data-level="error"])')).toHaveCount(0);
+});
+
+test('a task submitted to a fleet member is one trace: spans from both nodes, each in its own lane', async ({ page }) => {
+  // The console's node serves the IPC socket too: pilotctl submits through it (trace context goes with the task).
+  const r = spawnSync(process.execPath, [pilotctl, '--json', 'task', 'submit', 'specialist-news', '--task', 'e2e: summarise the feed'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  expect(r.status, r.stderr + r.stdout).toBe(0);
+  const traceId = (JSON.parse(r.stdout) as { data: { trace_id: string } }).data.trace_id;
+  expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+  await open(page, `#/traces/${traceId}`);
+  const lanes = page.getByTestId('lane-waterfall').locator('.wf-lane');
+  await expect(async () => {
+    await page.getByTestId('collect-trace').click();
+    await expect(lanes.nth(1)).toContainText('task.receive', { timeout: 2000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(lanes).toHaveCount(2);
+  await expect(lanes.first()).toContainText('task.submit');
+  await expect(lanes.nth(1)).toContainText('specialist-news');
+  await expect(lanes.nth(1).getByTestId('lane-offset')).toContainText(/clock offset [+−]\d/);
+  await lanes.nth(1).locator('[data-testid^="lane-span-"]', { hasText: 'task.receive' }).click();
+  await expect(page.getByTestId('span-details')).toContainText('clock offset');
+  await shot(page, 'traces');
 });
