@@ -17,7 +17,7 @@ import { isIP } from 'node:net';
 import { decodeBeacon, encodeBeacon } from '../wire/beacon';
 import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket } from '../util/token-bucket';
 
 export interface BeaconServerOptions {
   host: string;

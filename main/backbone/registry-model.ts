@@ -16,7 +16,7 @@ import {
   type WireErrorCode,
 } from '../wire/registry';
 import { STALE_MS } from './protocol';
-import type { TokenBucket } from './token-bucket';
+import type { TokenBucket } from '../util/token-bucket';
 
 export interface RequestContext {
   /** IP of the TCP peer (IPv4-mapped IPv6 is normalised by the state). */

@@ -6,7 +6,7 @@
 import { PUBLIC_KEY_B64_RE, hostnameProblem, nodeAddress, type LookupOk, type RegisterOk } from '../wire/registry';
 import { challenge } from './protocol';
 import { fail, type Handlers, type NodeEntry, type RegistryModel } from './registry-model';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket } from '../util/token-bucket';
 
 function joinHostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;

@@ -16,7 +16,7 @@ import { errorReply, type RegistryEvent } from '../wire/registry';
 import { IDLE_MS, REAP_INTERVAL_MS } from './protocol';
 import { isCloseSignal, type PendingEvent, type RegistryState, type Reply } from './registry-state';
 import type { Store } from './store';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket } from '../util/token-bucket';
 
 export interface ConnectionRateLimit {
   perSec: number;

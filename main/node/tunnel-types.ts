@@ -25,6 +25,8 @@ export type DropReason =
   | 'bad_key'
   /** A signed key exchange offering a key the peer already replaced: a recorded exchange replayed. */
   | 'stale_key'
+  /** A key exchange over its sender's budget (10/s, burst 20), dropped before any crypto. */
+  | 'rate_limited'
   /** A key exchange refused because too many are already waiting on registry lookups. */
   | 'busy'
   /** A frame that made our own code throw: a bug, logged with its stack; the node keeps serving. */

@@ -42,6 +42,7 @@ import {
 } from '../wire/tunnel';
 import type { TimerHandle } from '../util/clock';
 import { LogLimiter, type LogFields } from '../util/log';
+import { TokenBucket } from '../util/token-bucket';
 import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type UdpEndpoint } from './udp';
 import { u32 } from '../wire/bytes';
 
@@ -53,6 +54,13 @@ const MAX_ORPHAN_SENDERS = 4096;
 /** Retired X25519 keys remembered per node, and nodes remembered (oldest forgotten first). */
 const MAX_RETIRED_PER_NODE = 8;
 const MAX_RETIRED_NODES = 4096;
+/**
+ * Key exchanges judged per claimed sender: a node sends one per 250 ms while it establishes a tunnel
+ * and one per 5 s while it probes a relayed peer, so 10/s with a burst of 20 never limits an honest peer.
+ */
+const KX_PER_SEC = 10;
+const KX_BURST = 20;
+const MAX_KX_BUCKETS = 4096;
 const ZERO_NONCE = new Uint8Array(12);
 
 class Peer {
@@ -114,6 +122,8 @@ export class TunnelManager {
    * whenever it starts), which would bring back the old key with a fresh replay window.
    */
   private readonly retiredKeys = new Map<number, Uint8Array[]>();
+  /** Key exchanges judged per claimed sender (KX_PER_SEC, burst KX_BURST). */
+  private readonly kxBuckets = new Map<number, TokenBucket>();
 
   constructor(private readonly opts: TunnelOptions) {
     this.backend = opts.backend ?? getCrypto();
@@ -550,6 +560,12 @@ export class TunnelManager {
       this.drop(rejection);
       return;
     }
+    // Judging a key exchange costs a signature check and a key agreement: a budget per claimed
+    // sender, spent before either, so a flood of signed exchanges cannot take the CPU from others.
+    if (!this.kxBudget(f.sender)) {
+      this.drop('rate_limited', this.peers.get(f.sender));
+      return;
+    }
     // Synchronous when the sender's key is known; otherwise after one bounded registry lookup.
     const wait = this.keys.withKey(f.sender, (registered) => {
       if (this.closed) return;
@@ -610,6 +626,20 @@ export class TunnelManager {
     if (rules.shouldAnswerKx(plan, now, p.lastKxSent)) this.maybeSendKx(p, true, relayed ? undefined : from);
     this.flushQueue(p);
     if (p.establishing && this.isReady(p.nodeId)) this.finishEstablish(p);
+  }
+
+  private kxBudget(sender: number): boolean {
+    const now = this.opts.clock.now();
+    let b = this.kxBuckets.get(sender);
+    if (!b) {
+      if (this.kxBuckets.size >= MAX_KX_BUCKETS) {
+        for (const [id, bucket] of this.kxBuckets) if (bucket.isFull(now)) this.kxBuckets.delete(id);
+        if (this.kxBuckets.size >= MAX_KX_BUCKETS) this.kxBuckets.clear();
+      }
+      b = new TokenBucket(KX_PER_SEC, KX_BURST, now);
+      this.kxBuckets.set(sender, b);
+    }
+    return b.take(now);
   }
 
   private retireKey(nodeId: number, key: Uint8Array): void {
