@@ -14,7 +14,7 @@ import { backboneAddress, formatAddress, parseAddress } from '../../../shared/ad
 import type { CollectedSpan, CollectedTrace, SpanView, TraceNodeView } from '../../../shared/contract';
 import { toPilotError } from '../../../shared/errors';
 import type { PilotNode } from '../node';
-import { queryTrace } from './trace-query';
+import { queryTrace, spanClock } from './trace-query';
 
 export interface CollectOptions {
   /** Rounds of asking newly named nodes (default 3). */
@@ -120,9 +120,9 @@ async function askNode(node: PilotNode, nodeId: number, traceId: string, timeout
     } catch {
       // no ping answer: the query's round trip is used below
     }
-    let sent = node.clock.wallNow();
+    let sent = spanClock();
     const reply = await queryTrace(node, nodeId, traceId, { timeoutMs, onSent: (t) => (sent = t) });
-    const back = node.clock.wallNow();
+    const back = spanClock();
     view.offsetMs = Math.round(clockOffset(reply.nowMs, sent, rtt ?? back - sent) * 1000) / 1000;
     if (reply.hostname) view.hostname = reply.hostname;
     if (reply.truncated) view.truncated = true;

@@ -6,7 +6,7 @@ import type { TrustChange } from './trust';
 import { backboneAddress } from '../../../shared/address';
 import { ServiceFrameDecoder, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
 import { FrameReader } from './common';
-import { TRACE_QUERY_PORT, TRACE_QUERY_TYPE, TraceQueryService, boundSpans, queryTrace } from './trace-query';
+import { TRACE_QUERY_PORT, TRACE_QUERY_TYPE, TraceQueryService, boundSpans, queryTrace, spanClock } from './trace-query';
 import { clockOffset, collectTrace, mergeTrace, nodesNamedBy } from './trace-collect';
 
 // Real backbone + real nodes over UDP on 127.0.0.1, in process.
@@ -51,7 +51,7 @@ describe('trace query (port 1010) and collection', () => {
     const bSpans = [span({ spanId: 'b1', parentId: 'a1', node: 'tq-beta', startMs: t + 2, durationMs: 20, attrs: { 'net.peer.address': `0:0000.${c.node.nodeId.toString(16).padStart(8, '0').replace(/(....)(....)/, '$1.$2')}` } })];
     const skew = 5000;
     const cSpans = [span({ spanId: 'c1', parentId: 'b1', node: 'tq-gamma', startMs: t + 5 + skew, durationMs: 10 })];
-    const services = [serve(b, bSpans), serve(c, cSpans, () => Date.now() + skew), serve(d, [])];
+    const services = [serve(b, bSpans), serve(c, cSpans, () => spanClock() + skew), serve(d, [])];
     try {
       const got = await collectTrace(a.node, (id) => aSpans.filter((x) => x.traceId === id), TRACE);
       expect(got.nodes.map((n) => [n.hostname, n.self, n.spans, n.error])).toEqual([

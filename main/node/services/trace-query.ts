@@ -9,7 +9,7 @@
  *   ← REFUSED {"error":"…"}
  * Spans are private: only a peer this node trusts or shares a non-zero group with gets SPANS, on a
  * public node too and under trust policy 'open' (a private node's admission already resets the
- * stream of anyone else). Refusals are counted. `now_ms` is the answering node's wall clock when it
+ * stream of anyone else). Refusals are counted. `now_ms` is the answering node's span clock when it
  * read the query — the collector's clock-offset estimate (trace-collect.ts). Replies are bounded
  * (MAX_REPLY_SPANS spans, MAX_REPLY_BYTES of JSON); a reply is checked against a schema before use.
  */
@@ -62,7 +62,7 @@ const refusedReply = z.object({ error: z.string().max(1024) });
 export interface TraceQueryReply {
   address: string;
   hostname?: string;
-  /** The answering node's wall clock (ms) when it read the query. */
+  /** The answering node's span clock (ms) when it read the query. */
   nowMs: number;
   spans: SpanView[];
   truncated: boolean;
@@ -72,6 +72,12 @@ export interface TraceQueryGate {
   /** May `peer` read this node's spans (trusted, or a shared non-zero group)? */
   mayQuery(peer: number): boolean;
 }
+
+/**
+ * The clock spans are stamped with (the OpenTelemetry SDK's: time origin + performance.now(), sub-
+ * millisecond), so that offsets measured with it apply to span times exactly.
+ */
+export const spanClock = (): number => performance.timeOrigin + performance.now();
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -102,8 +108,8 @@ export class TraceQueryService {
     private readonly spansOf: (traceId: string) => SpanView[],
     private readonly gate: TraceQueryGate,
     private readonly log: Logger,
-    /** This node's wall clock (default the node's; tests skew it). */
-    private readonly now: () => number = () => node.clock.wallNow(),
+    /** This node's clock as its spans read it (default spanClock; tests skew it). */
+    private readonly now: () => number = spanClock,
   ) {}
 
   start(): void {
@@ -174,7 +180,7 @@ export class TraceQueryService {
 }
 
 /**
- * Client: asks `target` for its spans of `traceId`. `onSent` is called with the local wall clock
+ * Client: asks `target` for its spans of `traceId`. `onSent` is called with the local span clock
  * right after the query is written (the stream is already open). A REFUSED answer (or a reset by a
  * private node) rejects with permission_denied / connection_failed; a malformed reply rejects.
  */
@@ -187,7 +193,7 @@ export async function queryTrace(node: PilotNode, target: Target, traceId: strin
   try {
     s.stopBuffering();
     await writeOrRefused(s, frame(TRACE_QUERY_TYPE.QUERY, { trace_id: traceId }));
-    opts.onSent?.(node.clock.wallNow());
+    opts.onSent?.(spanClock());
     const f = await reader.next(timeoutMs);
     const who = formatAddress(s.remote);
     if (!f) throw new PilotError('connection_failed', `trace query: ${who} closed without answering`);
