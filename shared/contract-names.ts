@@ -16,6 +16,8 @@ export const EVENT_NAMES = [
   'span.ended',
   'log',
   'node.updated',
+  'task.updated',
+  'demo.changed',
 ] as const satisfies readonly EventName[];
 export type EventNamesComplete = Exclude<EventName, (typeof EVENT_NAMES)[number]> extends never ? true : never;
 export const EVENT_NAMES_COMPLETE: EventNamesComplete = true;

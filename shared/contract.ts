@@ -227,6 +227,8 @@ export interface TaskView {
   to: string;
   createdAt: string;
   category: 'received' | 'submitted';
+  /** When the task reached COMPLETED (the worker's clock, as it reported it). */
+  completedAt?: string;
   /** The task's trace (when it carried one). */
   traceId?: string;
   /**
@@ -234,6 +236,25 @@ export interface TaskView {
    * span (an agent working on the task exports it as TRACEPARENT); for a submitted one, the submit span.
    */
   traceparent?: string;
+}
+
+/** A submitted task's results as they arrived (text results only carry `text`). */
+export interface TaskResultView {
+  taskId: string;
+  bytes: number;
+  text?: string;
+  filename?: string;
+}
+
+/** The demo workload (the coordinator's research loop over the demo fleet; main/console/demo). */
+export interface DemoView {
+  /** A demo workload runs in this console (an embedded backbone with the demo fleet). */
+  available: boolean;
+  paused: boolean;
+  submitted: number;
+  completed: number;
+  failed: number;
+  lastError?: string;
 }
 
 export interface BroadcastReport {
@@ -292,6 +313,7 @@ export const methodSchemas = {
   'tasks.accept': z.object({ taskId: z.string().min(1).max(64) }).strict(),
   'tasks.decline': z.object({ taskId: z.string().min(1).max(64), justification: z.string().min(1).max(4096) }).strict(),
   'tasks.execute': z.object({}).strict(),
+  'tasks.result': z.object({ taskId: z.string().min(1).max(64) }).strict(),
   'tasks.sendResults': z
     .object({ taskId: z.string().min(1).max(64), text: z.string().max(1_000_000).optional(), filename: z.string().min(1).max(255).optional(), dataBase64: z.string().max(1_000_000).optional(), traceparent })
     .strict(),
@@ -306,6 +328,8 @@ export const methodSchemas = {
       peers: z.array(nodeId).max(32).optional(),
     })
     .strict(),
+  'demo.status': z.object({}).strict(),
+  'demo.setPaused': z.object({ paused: z.boolean() }).strict(),
   'logs.tail': z
     .object({
       limit: z.number().int().min(1).max(10_000).optional(),
@@ -350,6 +374,9 @@ export interface MethodResults {
   'tasks.decline': { taskId: string; status: string; message: string };
   'tasks.execute': { taskId: string; description: string; status: string; from: string };
   'tasks.sendResults': { taskId: string; status: string; sentTo: string; sentType: 'text' | 'file'; filename?: string; fileSize?: number };
+  'tasks.result': TaskResultView;
+  'demo.status': DemoView;
+  'demo.setPaused': DemoView;
   'traces.list': SpanView[];
   'traces.get': SpanView[];
   'traces.collect': CollectedTrace;
@@ -371,6 +398,9 @@ export interface ConsoleEvents {
   'span.ended': SpanView;
   'log': LogLine;
   'node.updated': NodeInfoView;
+  /** A task this node submitted or received changed (created, status, results). */
+  'task.updated': TaskView;
+  'demo.changed': DemoView;
 }
 
 export type EventName = keyof ConsoleEvents;

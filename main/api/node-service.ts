@@ -19,7 +19,7 @@ import { peerHandlers, startPeerProbe } from './peers';
 import { pingHandlers } from './pings';
 import type { ConsoleService } from './service';
 import type { ServicesAdapter } from './services-adapter';
-import { taskHandlers } from './tasks';
+import { demoHandlers, taskHandlers } from './tasks';
 import { trustHandlers } from './trust';
 
 export { pingStats } from './pings';
@@ -63,6 +63,7 @@ function forwardNodeEvents(ctx: ApiContext, services: ServicesAdapter | undefine
   offs.push(() => node.off('registry', onRegistry as never));
   offs.push(ctx.tracer.onSpan((s) => events.emit('span.ended', s)));
   offs.push(ctx.logs.onLine((l) => events.emit('log', l)));
+  if (services) offs.push(services.onTask((t) => events.emit('task.updated', t)));
   if (services) offs.push(services.onTrust((ev) => (ev.type === 'request' ? events.emit('trust.requested', ev.request) : events.emit('trust.changed', { nodeId: ev.nodeId, state: ev.state }))));
   return offs;
 }
@@ -77,6 +78,7 @@ export function createNodeService(o: NodeServiceOptions): NodeService {
     ...groupHandlers(ctx),
     ...trustHandlers(ctx),
     ...taskHandlers(ctx),
+    ...demoHandlers(),
     ...traceHandlers(ctx),
     ...logHandlers(ctx),
   };

@@ -5,7 +5,9 @@
  */
 import { PilotError } from '../../shared/errors';
 import { backboneAddress, formatAddress } from '../../shared/address';
-import type { MethodResult, TaskSubmitReport, TaskView, TrustedPeerView, TrustRequestView, TrustState } from '../../shared/contract';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { MethodResult, TaskResultView, TaskSubmitReport, TaskView, TrustedPeerView, TrustRequestView, TrustState } from '../../shared/contract';
 import type { PilotNode } from '../node/node';
 import { bestMember, type Services } from '../node/services';
 
@@ -26,8 +28,14 @@ export interface ServicesAdapter {
   taskDecline(taskId: string, justification: string): Promise<MethodResult<'tasks.decline'>>;
   taskExecute(): Promise<MethodResult<'tasks.execute'>>;
   taskSendResults(taskId: string, result: { text: string } | { filename: string; data: Uint8Array }, traceparent?: string): Promise<MethodResult<'tasks.sendResults'>>;
+  /** The results a submitted task got back (not_found until they arrived). */
+  taskResult(taskId: string): Promise<TaskResultView>;
   onTrust(fn: (ev: TrustEvent) => void): () => void;
+  /** Every change of a task this node submitted or received. */
+  onTask(fn: (task: TaskView) => void): () => void;
 }
+
+const RESULT_TEXT_MAX = 64 * 1024;
 
 /** The adapter over the node's built-in services (main/node/services). */
 export function adaptServices(node: PilotNode, services: Services): ServicesAdapter {
@@ -71,17 +79,22 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
     async taskList(category) {
       return tasks()
         .list(category)
-        .tasks.map((t): TaskView => ({
-          taskId: t.task_id,
-          description: t.description,
-          status: t.status,
-          from: t.from,
-          to: t.to,
-          createdAt: t.created_at,
-          category: t.category,
-          ...(t.trace_id ? { traceId: t.trace_id } : {}),
-          ...(t.traceparent ? { traceparent: t.traceparent } : {}),
-        }));
+        .tasks.map((t): TaskView => {
+          const v: TaskView = {
+            taskId: t.task_id,
+            description: t.description,
+            status: t.status,
+            from: t.from,
+            to: t.to,
+            createdAt: t.created_at,
+            category: t.category,
+            ...(t.trace_id ? { traceId: t.trace_id } : {}),
+            ...(t.traceparent ? { traceparent: t.traceparent } : {}),
+          };
+          const done = tasks().get(t.task_id)?.task.completed_at;
+          if (done) v.completedAt = done;
+          return v;
+        });
     },
     async taskQueue() {
       return tasks()
@@ -106,6 +119,30 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
       if (r.filename !== undefined) out.filename = r.filename;
       if (r.file_size !== undefined) out.fileSize = r.file_size;
       return out;
+    },
+    async taskResult(taskId) {
+      const t = tasks().get(taskId);
+      if (!t || t.category !== 'submitted') throw new PilotError('not_found', `no submitted task ${taskId}`);
+      if (t.task.status !== 'COMPLETED') throw new PilotError('not_found', `task ${taskId} has no results yet (${t.task.status})`);
+      const names = (await fs.readdir(tasks().resultsDir)).filter((n) => n.startsWith(`${taskId}_`));
+      const name = names[0];
+      if (!name) throw new PilotError('not_found', `the results of task ${taskId} are gone`);
+      const data = await fs.readFile(path.join(tasks().resultsDir, name));
+      if (name === `${taskId}_result.txt`) return { taskId, bytes: data.length, text: data.subarray(0, RESULT_TEXT_MAX).toString('utf8') };
+      return { taskId, bytes: data.length, filename: name.slice(taskId.length + 1) };
+    },
+    onTask(fn) {
+      const t = services.tasks;
+      if (!t) return () => undefined;
+      const onChanged = (c: { category: 'received' | 'submitted'; task: { task_id: string; task_description: string; status: string; from: string; to: string; created_at: string; completed_at?: string; trace_id?: string; traceparent?: string } }): void => {
+        const v: TaskView = { taskId: c.task.task_id, description: c.task.task_description, status: c.task.status, from: c.task.from, to: c.task.to, createdAt: c.task.created_at, category: c.category };
+        if (c.task.completed_at) v.completedAt = c.task.completed_at;
+        if (c.task.trace_id) v.traceId = c.task.trace_id;
+        if (c.task.traceparent) v.traceparent = c.task.traceparent;
+        fn(v);
+      };
+      t.on('changed', onChanged);
+      return () => t.off('changed', onChanged);
     },
     onTrust(fn) {
       const onRequest = (request: TrustRequestView): void => fn({ type: 'request', request });
