@@ -1,6 +1,7 @@
 /**
  * Receive-side replay window for PILS frames (wire.md §6.1): `max` plus a 256-bit bitmap indexed by
- * `counter mod 256`; the nonce prefix is not part of it.
+ * `counter mod 256`. One window covers one nonce prefix; PrefixReplayGuard (below) keeps one per
+ * prefix and refuses retired prefixes (the reference ignores the prefix: see SECURITY.md).
  *
  * Counters are JS numbers, not bigint: the wire carries a u64, but a sender starts at 1 and adds 1
  * per frame, so a real counter never gets near 2^53 (285 years at a million frames a second), and
@@ -81,6 +82,94 @@ export class ReplayWindow {
     const i = c & (REPLAY_WINDOW_SIZE - 1);
     this.bits[i >>> 5] = (this.bits[i >>> 5] ?? 0) & ~(1 << (i & 31));
   }
+}
+
+export type PrefixReplayVerdict = ReplayVerdict | 'retired_prefix' | 'own_prefix' | 'prefixes_exhausted';
+
+/**
+ * Replay state per nonce prefix, for one session key (wire.md §6.2: a reference peer picks a new
+ * random prefix and restarts its counter at 1 on every valid key exchange it receives, even with an
+ * unchanged X25519 key, so one key carries several (prefix, counter) sequences).
+ *
+ * - The last `maxActive` prefixes each keep a full 256-frame ReplayWindow: a peer's fresh counter
+ *   under a new prefix is accepted, and frames of the previous prefix still in flight are too.
+ * - A prefix pushed out of that set is retired: every later frame with it is refused, whatever its
+ *   counter, so a frame recorded under an earlier prefix can never be replayed once its window is gone.
+ * - Our own send prefix is refused (a frame of ours reflected back: both directions share the key).
+ * - At most `maxRetired` prefixes are remembered per key; past that, new prefixes are refused
+ *   ('prefixes_exhausted') until the session is re-keyed, which makes every recording undecryptable.
+ *
+ * The state lives and dies with the key: a new X25519 exchange means a new TunnelCipher and a new guard.
+ */
+export class PrefixReplayGuard {
+  private readonly windows = new Map<number, ReplayWindow>(); // insertion order: oldest first
+  private readonly retired = new Set<number>();
+  private currentPrefix = -1;
+  private current: ReplayWindow | undefined;
+
+  constructor(
+    private readonly ownPrefix: number,
+    private readonly maxActive = 4,
+    private readonly maxRetired = 4096,
+  ) {}
+
+  /** Prefixes with a live window, and prefixes refused for good. */
+  get activePrefixes(): number {
+    return this.windows.size;
+  }
+  get retiredPrefixes(): number {
+    return this.retired.size;
+  }
+  /** Highest counter accepted under the most recently used prefix (0 = none). */
+  get max(): number {
+    return this.current?.max ?? 0;
+  }
+  /** True once no new prefix can be accepted under this key (the session must re-key). */
+  get exhausted(): boolean {
+    return this.retired.size >= this.maxRetired;
+  }
+
+  /** Judges (prefix, counter) and records it when the answer is 'ok'. */
+  checkAndAccept(prefix: number, counter: number): PrefixReplayVerdict {
+    if (prefix === this.currentPrefix && this.current) return this.current.checkAndAccept(counter);
+    if (prefix === this.ownPrefix) return 'own_prefix';
+    let w = this.windows.get(prefix);
+    if (!w) {
+      if (this.retired.has(prefix)) return 'retired_prefix';
+      if (this.exhausted) return 'prefixes_exhausted';
+      w = new ReplayWindow();
+      const v = w.checkAndAccept(counter);
+      if (v !== 'ok') return v;
+      this.windows.set(prefix, w);
+      while (this.windows.size > this.maxActive) {
+        const oldest = this.windows.keys().next().value as number;
+        this.windows.delete(oldest);
+        this.retired.add(oldest);
+      }
+      this.currentPrefix = prefix;
+      this.current = w;
+      return 'ok';
+    }
+    const v = w.checkAndAccept(counter);
+    if (v === 'ok') {
+      this.currentPrefix = prefix;
+      this.current = w;
+    }
+    return v;
+  }
+
+  /** Forgets everything: only for a new key (a recording under the old key no longer decrypts). */
+  reset(): void {
+    this.windows.clear();
+    this.retired.clear();
+    this.currentPrefix = -1;
+    this.current = undefined;
+  }
+}
+
+/** The 4-byte nonce prefix at `offset` as a u32. */
+export function readPrefix(b: Uint8Array, offset = 0): number {
+  return (((b[offset] ?? 0) << 24) | ((b[offset + 1] ?? 0) << 16) | ((b[offset + 2] ?? 0) << 8) | (b[offset + 3] ?? 0)) >>> 0;
 }
 
 const TWO_32 = 0x1_0000_0000;

@@ -110,17 +110,41 @@ describe.each(pairs)('TunnelCipher %s', (_name, tx, rx) => {
     expect(b.open(f1.nonce, f1.sealed)[0]).toBe(1);
   });
 
-  it('ignores the prefix for replay unless resetWindowOnNewPrefix is set', () => {
+  it('keeps replay state per nonce prefix: a re-derived peer is accepted, an old-prefix recording refused', () => {
     const s1 = new TunnelCipher(tx, KEY, fromHex('11111111'));
-    const s2 = new TunnelCipher(tx, KEY, fromHex('22222222')); // peer re-derived: counter restarts
-    const strict = new TunnelCipher(rx, KEY);
-    const lenient = new TunnelCipher(rx, KEY, { resetWindowOnNewPrefix: true });
-    const a1 = s1.seal(Uint8Array.of(1));
-    const b1 = s2.seal(Uint8Array.of(2));
-    for (const r of [strict, lenient]) r.open(a1.nonce, a1.sealed);
-    expect(() => strict.open(b1.nonce, b1.sealed)).toThrow(expect.objectContaining({ code: 'replay' }));
-    expect(lenient.open(b1.nonce, b1.sealed)[0]).toBe(2);
-    expect(() => lenient.open(b1.nonce, b1.sealed)).toThrow(expect.objectContaining({ code: 'replay' }));
+    const s2 = new TunnelCipher(tx, KEY, fromHex('22222222')); // peer re-derived: counter restarts at 1
+    const r = new TunnelCipher(rx, KEY, { prefix: fromHex('99999999'), activePrefixes: 2 });
+    const a = [s1.seal(Uint8Array.of(1)), s1.seal(Uint8Array.of(2)), s1.seal(Uint8Array.of(3))];
+    r.open(a[0]!.nonce, a[0]!.sealed);
+    r.open(a[1]!.nonce, a[1]!.sealed);
+    const b1 = s2.seal(Uint8Array.of(9));
+    expect(r.open(b1.nonce, b1.sealed)[0]).toBe(9); // counter 1 again, new prefix: accepted
+    expect(() => r.open(b1.nonce, b1.sealed)).toThrow(expect.objectContaining({ code: 'replay' }));
+    expect(() => r.open(a[0]!.nonce, a[0]!.sealed)).toThrow(expect.objectContaining({ code: 'replay' })); // old prefix, still live: window
+    expect(r.open(a[2]!.nonce, a[2]!.sealed)[0]).toBe(3); // a frame of the previous prefix still in flight
+    // A third prefix retires the first: its frames are refused whatever their counter.
+    const s3 = new TunnelCipher(tx, KEY, fromHex('33333333'));
+    const c1 = s3.seal(Uint8Array.of(7));
+    r.open(c1.nonce, c1.sealed);
+    const late = s1.seal(Uint8Array.of(4)); // never seen counter, retired prefix
+    expect(() => r.open(late.nonce, late.sealed)).toThrow(expect.objectContaining({ code: 'replay', message: expect.stringMatching(/retired/) }));
+  });
+
+  it('refuses a frame of our own reflected back (both directions share the key)', () => {
+    const me = new TunnelCipher(tx, KEY, fromHex('abababab'));
+    const f = me.seal(Uint8Array.of(1));
+    expect(() => me.open(f.nonce, f.sealed)).toThrow(expect.objectContaining({ code: 'replay', message: expect.stringMatching(/reflected/) }));
+  });
+
+  it('refuses new prefixes once the retired budget is spent (the session must re-key)', () => {
+    const r = new TunnelCipher(rx, KEY, { prefix: fromHex('00000000'), activePrefixes: 1, maxRetiredPrefixes: 2 });
+    for (let i = 1; i <= 3; i++) {
+      const f = new TunnelCipher(tx, KEY, Uint8Array.of(1, 0, 0, i)).seal(Uint8Array.of(i));
+      r.open(f.nonce, f.sealed);
+    }
+    expect(r.prefixesExhausted).toBe(true);
+    const f4 = new TunnelCipher(tx, KEY, Uint8Array.of(1, 0, 0, 4)).seal(Uint8Array.of(4));
+    expect(() => r.open(f4.nonce, f4.sealed)).toThrow(expect.objectContaining({ code: 'replay', message: expect.stringMatching(/exhausted/) }));
   });
 });
 

@@ -2,11 +2,13 @@
  * Tunnel and port-443 key derivation, and the per-peer PILS cipher state (wire.md §6).
  *
  * Nonce = prefix(4) || u64 BE counter; the send counter starts at 1. The receive side decrypts
- * first and only then consults the replay window (the option wire.md §6.1 recommends), so a forged
- * frame can neither mark nor unmark a counter.
+ * first and only then consults the replay state (the option wire.md §6.1 recommends), so a forged
+ * frame can neither mark nor unmark a counter. Replay state is kept per nonce prefix
+ * (PrefixReplayGuard): a peer that re-derives (new prefix, counter back to 1, wire.md §6.2) is
+ * accepted at once, and a frame recorded under an earlier, retired prefix stays refused.
  */
 import { PilotError } from '../../shared/errors';
-import { ReplayWindow, readCounter, writeCounter } from './replay';
+import { PrefixReplayGuard, readCounter, readPrefix, writeCounter } from './replay';
 import { AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, type Aead, type CryptoBackend } from './types';
 
 const TUNNEL_LABEL = new TextEncoder().encode('pilot-tunnel-v1:');
@@ -38,12 +40,10 @@ export interface TunnelCipherOptions {
   prefix?: Uint8Array;
   /** First send counter (default 1). */
   firstCounter?: number;
-  /**
-   * Reset the receive window when an authenticated frame arrives with a nonce prefix other than the
-   * last accepted one (the robustness option of wire.md §6.2; weakens replay protection across
-   * prefixes). Default false: counter-only window, exactly the reference behaviour.
-   */
-  resetWindowOnNewPrefix?: boolean;
+  /** Live per-prefix windows kept (default 4); older prefixes are refused for good. */
+  activePrefixes?: number;
+  /** Retired prefixes remembered under this key (default 4096); past that, new prefixes are refused. */
+  maxRetiredPrefixes?: number;
 }
 
 export interface TunnelCipherStats {
@@ -53,14 +53,20 @@ export interface TunnelCipherStats {
   badTag: number;
 }
 
+const REPLAY_MESSAGE = {
+  replay: 'PILS counter replayed',
+  too_old: 'PILS counter too old for the replay window',
+  retired_prefix: 'PILS nonce prefix retired (a frame recorded under an earlier prefix)',
+  own_prefix: 'PILS frame carries our own nonce prefix (reflected)',
+  prefixes_exhausted: 'PILS nonce prefixes exhausted under this key; re-key',
+} as const;
+
 /** Per-peer PILS state: one key (both directions), own prefix and send counter, receive window. */
 export class TunnelCipher {
   readonly prefix: Uint8Array;
   private readonly aead: Aead;
-  private readonly window = new ReplayWindow();
-  private readonly resetOnNewPrefix: boolean;
+  private readonly window: PrefixReplayGuard;
   private nextCounter: number;
-  private lastPeerPrefix = -1; // u32, -1 = none yet
   private nSent = 0;
   private nReceived = 0;
   private nReplayed = 0;
@@ -74,7 +80,7 @@ export class TunnelCipher {
     const first = opts.firstCounter ?? 1;
     if (!Number.isSafeInteger(first) || first < 0) throw new PilotError('invalid_argument', 'firstCounter must be a safe non-negative integer');
     this.nextCounter = first;
-    this.resetOnNewPrefix = opts.resetWindowOnNewPrefix ?? false;
+    this.window = new PrefixReplayGuard(readPrefix(this.prefix), opts.activePrefixes, opts.maxRetiredPrefixes);
     this.aead = backend.aead(key);
   }
 
@@ -82,9 +88,13 @@ export class TunnelCipher {
   get nextSendCounter(): number {
     return this.nextCounter;
   }
-  /** Highest counter accepted from the peer (0 = none). */
+  /** Highest counter accepted from the peer under its latest prefix (0 = none). */
   get receiveMax(): number {
     return this.window.max;
+  }
+  /** No new peer prefix can be accepted under this key any more: the session must re-key. */
+  get prefixesExhausted(): boolean {
+    return this.window.exhausted;
   }
   get sent(): number {
     return this.nSent;
@@ -154,26 +164,21 @@ export class TunnelCipher {
       this.nBadTag++;
       throw e;
     }
-    if (this.resetOnNewPrefix) {
-      const p = (((nonce[0] ?? 0) << 24) | ((nonce[1] ?? 0) << 16) | ((nonce[2] ?? 0) << 8) | (nonce[3] ?? 0)) >>> 0;
-      if (p !== this.lastPeerPrefix) {
-        if (this.lastPeerPrefix !== -1) this.window.reset();
-        this.lastPeerPrefix = p;
-      }
-    }
-    const verdict = this.window.checkAndAccept(readCounter(nonce, NONCE_PREFIX_LENGTH));
+    const verdict = this.window.checkAndAccept(readPrefix(nonce), readCounter(nonce, NONCE_PREFIX_LENGTH));
     if (verdict !== 'ok') {
       this.nReplayed++;
-      throw new PilotError('replay', verdict === 'too_old' ? 'PILS counter too old for the replay window' : 'PILS counter replayed');
+      throw new PilotError('replay', REPLAY_MESSAGE[verdict]);
     }
     this.nReceived++;
     return plaintext;
   }
 
-  /** Clears the receive window (e.g. after sending a key exchange, wire.md §6.2). */
+  /**
+   * Forgets all receive state. Only safe when no frame sealed under this key can arrive again
+   * (tests); the tunnel never calls it: a new key gets a new TunnelCipher.
+   */
   resetReceiveWindow(): void {
     this.window.reset();
-    this.lastPeerPrefix = -1;
   }
 
   private bumpCounter(): number {

@@ -85,6 +85,29 @@ describe('PILS replay window at a live node', () => {
     expect(victim.tunnels.drops().bad_tag ?? 0).toBe(0);
   });
 
+  // Issue 15: a reference peer re-derives its state on every key exchange it receives (new prefix,
+  // counter back to 1, wire.md §6.2). Replay state per prefix accepts that at once; a frame recorded
+  // under a prefix that has been retired stays refused.
+  it('a fresh nonce prefix restarting at counter 1 is accepted; a recorded frame of a retired prefix is refused', async () => {
+    const p0 = eve.prefix;
+    const recorded = eve.pingFrame(eve.sealer(40_000, p0), victim.address, 400);
+    await accepted(recorded, 400);
+    const fresh = (): Uint8Array => eve.backend.randomBytes(4);
+    // Re-derivations: each new prefix starts again at counter 1 and is accepted at once.
+    let seq = 401;
+    for (let i = 0; i < 5; i++) {
+      const s = eve.sealer(1, fresh());
+      await accepted(eve.pingFrame(s, victim.address, seq), seq);
+      seq++;
+      await accepted(eve.pingFrame(s, victim.address, seq), seq);
+      seq++;
+    }
+    // p0 is retired by now: its recorded frame, and even one of its counters never seen, are refused.
+    await refused(recorded);
+    await refused(eve.pingFrame(eve.sealer(50_000, p0), victim.address, seq));
+    expect(eve.pingReplies.has(seq)).toBe(false);
+  });
+
   // A key exchange carries no freshness: a third party that recorded a peer's PILA and some PILS frames
   // could, after the peer re-keyed, replay that PILA and bring back the old key with a fresh replay
   // window. The node remembers each peer's retired X25519 keys and refuses them ('stale_key').

@@ -75,9 +75,13 @@ export class RawPeer {
   }
 
   /** A sealing cipher under the current key whose next frame carries `firstCounter`. */
-  sealer(firstCounter: number): TunnelCipher {
+  /** The nonce prefix of this peer's current cipher state (a reference peer picks a new one per re-derivation). */
+  prefix: Uint8Array = this.backend.randomBytes(4);
+
+  /** A sealer under the current prefix (or `prefix`), whose first frame carries `firstCounter`. */
+  sealer(firstCounter: number, prefix: Uint8Array = this.prefix): TunnelCipher {
     if (!this.key) throw new Error('no key yet');
-    return new TunnelCipher(this.backend, this.key, { firstCounter });
+    return new TunnelCipher(this.backend, this.key, { firstCounter, prefix });
   }
 
   /** A PILS frame carrying a control ping with sequence `seq`, sealed by `cipher` (its next counter). */
