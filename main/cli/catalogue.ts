@@ -125,6 +125,21 @@ export const CATALOGUE: CommandSpec[] = [
   { group: 'communication', name: 'publish', usage: 'publish <address|hostname> <topic> --data D', summary: 'publish one event (port 1002)', options: { data: { type: 'string', description: 'payload' } } },
   { group: 'communication', name: 'received', usage: 'received [--clear]', summary: 'files received through data exchange', options: { clear: { type: 'boolean', description: 'delete them' } } },
   { group: 'communication', name: 'inbox', usage: 'inbox [--clear]', summary: 'messages received through data exchange', options: { clear: { type: 'boolean', description: 'delete them' } } },
+  // gateway (needs root for start/stop: it adds and removes loopback addresses)
+  {
+    group: 'communication', name: 'gateway start', usage: 'gateway start [--subnet 10.4.0.0/16] [--ports 80,443,1000,1001,1002,7,8080,8443] [address|hostname...]',
+    summary: 'map local IPs to pilot addresses and proxy TCP ports to pilot streams (foreground, needs root)',
+    returns: '{pid, subnet, mappings:[{local_ip, pilot_addr}]}',
+    options: {
+      subnet: { type: 'string', description: 'IPv4 subnet the local IPs come from (default 10.4.0.0/16)' },
+      ports: { type: 'string', description: 'TCP ports to proxy, comma separated (default 80,443,1000,1001,1002,7,8080,8443)' },
+      socket: { type: 'string', description: 'daemon IPC socket path' },
+    },
+  },
+  { group: 'communication', name: 'gateway stop', usage: 'gateway stop', summary: 'stop the running gateway and remove its local IPs (also a crashed one\'s)', returns: '{pid}' },
+  { group: 'communication', name: 'gateway map', usage: 'gateway map <address|hostname> [local_ip]', summary: 'map a pilot address to a local IP on the running gateway', returns: '{local_ip, pilot_addr}', options: { socket: { type: 'string', description: 'daemon IPC socket path' } } },
+  { group: 'communication', name: 'gateway unmap', usage: 'gateway unmap <local_ip>', summary: 'remove a mapping from the running gateway', returns: '{unmapped}' },
+  { group: 'communication', name: 'gateway list', usage: 'gateway list', summary: 'the running gateway\'s mappings', returns: '{mappings:[{local_ip, pilot_addr}], total}' },
   // groups (ours)
   { group: 'groups', name: 'group create', usage: 'group create <name> [--rule open|token|invite] [--token T]', summary: 'create a group and join it', options: { rule: { type: 'string', description: 'join rule (default open)' }, token: { type: 'string', description: 'token for rule=token' } } },
   { group: 'groups', name: 'group join', usage: 'group join <name> [--token T] [--inviter N]', summary: 'join a group', options: { token: { type: 'string', description: 'join token' }, inviter: { type: 'string', description: 'inviting member (rule=invite)' } } },

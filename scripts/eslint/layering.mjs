@@ -26,7 +26,9 @@ const LAYERS = [
   // electron: the app's main process over console. No face imports one above it.
   { name: 'daemon', dir: 'main/daemon', may: [...CORE, 'api'] },
   { name: 'console', dir: 'main/console', may: [...CORE, 'api', 'daemon'] },
-  { name: 'cli', dir: 'main/cli', may: [...CORE, 'api', 'daemon', 'console'] },
+  // gateway: `pilotctl gateway` (TCP on local IPs ↔ Pilot streams) over the daemon's IPC client.
+  { name: 'gateway', dir: 'main/gateway', may: [...CORE, 'daemon'] },
+  { name: 'cli', dir: 'main/cli', may: [...CORE, 'api', 'daemon', 'console', 'gateway'] },
   { name: 'electron', dir: 'main/electron', may: [...CORE, 'api', 'console'] },
   { name: 'renderer', dir: 'renderer', may: ['shared'] },
 ];

@@ -21,6 +21,7 @@ const tasks = (): Promise<typeof import('./tasks')> => import('./tasks');
 const trust = (): Promise<typeof import('./trust')> => import('./trust');
 const svc = (): Promise<typeof import('./services')> => import('./services');
 const obs = (): Promise<typeof import('./observe')> => import('./observe');
+const gateway = (): Promise<typeof import('./gateway')> => import('./gateway');
 
 /** Command name → implementation. Commands absent here are listed by --help as "not built yet". */
 export const IMPLEMENTATIONS: Record<string, CommandImpl | undefined> = {
@@ -87,4 +88,9 @@ export const IMPLEMENTATIONS: Record<string, CommandImpl | undefined> = {
   trace: lazy(obs, (m) => m.trace),
   'trace export': lazy(obs, (m) => m.traceExport),
   logs: lazy(obs, (m) => m.logs),
+  'gateway start': lazy(gateway, (m) => m.gatewayStart),
+  'gateway stop': lazy(gateway, (m) => m.gatewayStop),
+  'gateway map': lazy(gateway, (m) => m.gatewayMap),
+  'gateway unmap': lazy(gateway, (m) => m.gatewayUnmap),
+  'gateway list': lazy(gateway, (m) => m.gatewayList),
 };
