@@ -5,6 +5,7 @@
  * main-side handlers validate every payload against `methodSchemas` before acting on it.
  */
 import { z } from 'zod';
+import { fleetMethodSchemas, type FleetMethodResults } from './contract-fleet';
 
 export type PathKind = 'pending' | 'direct' | 'punched' | 'relay';
 export type TrustState = 'none' | 'pending_in' | 'pending_out' | 'trusted';
@@ -285,6 +286,7 @@ const nodeId = z.number().int().min(1).max(0xffffffff);
 const groupName = z.string().min(1).max(63);
 
 export const methodSchemas = {
+  ...fleetMethodSchemas,
   'node.info': z.object({}).strict(),
   'node.setHostname': z.object({ hostname: z.string().max(63) }).strict(),
   'node.netcheck': z.object({}).strict(),
@@ -344,7 +346,7 @@ export const methodSchemas = {
 export type MethodName = keyof typeof methodSchemas;
 export type MethodArgs<M extends MethodName> = z.infer<(typeof methodSchemas)[M]>;
 
-export interface MethodResults {
+export interface MethodResults extends FleetMethodResults {
   'node.info': NodeInfoView;
   'node.setHostname': { hostname: string };
   'node.netcheck': NetcheckView;
@@ -450,6 +452,8 @@ export function isMethodName(s: unknown): s is MethodName {
  * contextBridge, which would strip an Error's fields).
  */
 export type PilotBridge = ConsoleClient;
+
+export * from './contract-fleet';
 
 // Run-time name lists live in a zod-free module so the renderer bundle does not carry the schemas.
 export { EVENT_NAMES, EVENT_NAMES_COMPLETE, isEventName, type EventNamesComplete } from './contract-names';

@@ -12,6 +12,7 @@ import type { TunnelEvent } from '../node/tunnels';
 import type { LogRing } from '../observe/logs';
 import type { Tracer } from '../observe/tracer';
 import { createContext, type ApiContext, type Handlers } from './context';
+import { createFleetApi, startFleetSweep } from './fleet';
 import { createGroupDirectory, groupHandlers } from './groups';
 import { nodeHandlers } from './node';
 import { logHandlers, traceHandlers } from './observe';
@@ -71,7 +72,9 @@ function forwardNodeEvents(ctx: ApiContext, services: ServicesAdapter | undefine
 export function createNodeService(o: NodeServiceOptions): NodeService {
   const events = new Emitter<ConsoleEvents>();
   const ctx = createContext({ node: o.node, tracer: o.tracer, logs: o.logs, events, groups: createGroupDirectory(o.node), ...(o.services ? { services: o.services } : {}) });
+  const fleet = createFleetApi(ctx);
   const handlers: Handlers = {
+    ...fleet.handlers,
     ...nodeHandlers(ctx),
     ...peerHandlers(ctx),
     ...pingHandlers(ctx),
@@ -83,7 +86,8 @@ export function createNodeService(o: NodeServiceOptions): NodeService {
     ...logHandlers(ctx),
   };
   const offs = forwardNodeEvents(ctx, o.services);
-  if (o.probeIntervalMs) offs.push(startPeerProbe(ctx, o.probeIntervalMs));
+  offs.push(() => fleet.close());
+  if (o.probeIntervalMs) offs.push(startPeerProbe(ctx, o.probeIntervalMs), startFleetSweep(fleet, Math.max(o.probeIntervalMs, 5000), o.node.log));
 
   return {
     call<M extends MethodName>(method: M, args: MethodArgs<M>): Promise<MethodResult<M>> {

@@ -18,6 +18,7 @@ import { WebhookPoster } from './webhook';
 import { forwardNodeEvents, forwardServiceEvents } from './webhook-events';
 import { installProcessGuard } from '../util/process-guard';
 import { TraceQueryService } from '../node/services/trace-query';
+import { FleetQueryService } from '../node/services/fleet-query';
 import { spansOfTrace } from '../api/observe';
 import { OtlpPusher } from '../observe/otlp-push';
 
@@ -100,6 +101,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   let service: NodeService | undefined;
   let server: IpcServer | undefined;
   let traceQuery: TraceQueryService | undefined;
+  let fleetQuery: FleetQueryService | undefined;
   let otlp: OtlpPusher | undefined;
   try {
     services = await startBuiltinServices(node, { dataDir: o.paths.dataDir, log });
@@ -109,6 +111,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     const trust = services.services.trust;
     traceQuery = new TraceQueryService(node, (id) => spansOfTrace(tracer, id), { mayQuery: (p) => trust.isTrusted(p) || trust.sharesGroup(p) }, log.child({ component: 'tracequery' }));
     traceQuery.start();
+    fleetQuery = new FleetQueryService(node, { mayQuery: (p) => trust.isTrusted(p) || trust.sharesGroup(p), mayProbe: (p) => trust.isTrusted(p) }, log.child({ component: 'fleetquery' }));
+    fleetQuery.start();
     if (o.otlpEndpoint) {
       const pusher = new OtlpPusher({ endpoint: o.otlpEndpoint, serviceName: () => node.hostname || formatAddress(node.address), address: () => formatAddress(node.address), log: log.child({ component: 'otlp' }) });
       otlp = pusher;
@@ -127,6 +131,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   } catch (e) {
     service?.close();
     traceQuery?.stop();
+    fleetQuery?.stop();
     await otlp?.close();
     await services?.stop();
     await node.stop();
@@ -141,6 +146,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const svc = service;
   const bs = services;
   const tq = traceQuery;
+  const fq = fleetQuery;
   const pusher = otlp;
   return {
     node,
@@ -155,9 +161,11 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
         await srv.close();
         svc.close();
         tq.stop();
+        fq.stop();
         await pusher?.close();
         if (pusher) log.info('OTLP push stopped', { url: pusher.url, ...pusher.counters });
         log.info('trace query stopped', tq.counters);
+        log.info('fleet query stopped', fq.counters);
         await bs.stop();
         await node.stop();
         // Events of the shutdown itself (FINs, unsubscribes) get a moment to go out.

@@ -1,0 +1,190 @@
+/**
+ * The fleet domain: the path matrix of every pair of fleet members (each member the console's node
+ * may ask answers its peer table over the fleet query, port 1011), the history per pair kept here
+ * (fleet-history.ts), probes run from one member to another, and "why this path" for a peer of this
+ * node (fleet-why.ts). A sweep asks at most 8 members at a time; a console sweeps in the background
+ * (`startFleetSweep`) so the history fills without anyone looking.
+ */
+import { formatAddress, backboneAddress } from '../../shared/address';
+import type { FleetMatrixView, FleetMemberView, FleetProbeView, WhyPathView } from '../../shared/contract-fleet';
+import type { TunnelEvent } from '../node/tunnel-types';
+import { localFleetTable, probeFrom, queryFleetPeers, requestProbe, type FleetTable } from '../node/services/fleet-query';
+import type { ApiContext, DomainHandlers } from './context';
+import { FleetHistory } from './fleet-history';
+import { aggregateByGroup, buildPairs, census, countPaths, type MemberSweep } from './fleet-matrix';
+import { whyThisPath } from './fleet-why';
+import { rttStats } from '../../shared/ping-stats';
+
+/** Past this many pairs the matrix is sent aggregated by group (and the history is not kept per pair). */
+export const DEFAULT_MAX_PAIRS = 2000;
+const CACHE_MS = 2000;
+const CONCURRENCY = 8;
+
+export interface FleetApi {
+  handlers: DomainHandlers<'fleet'>;
+  sweep(maxPairs?: number): Promise<FleetMatrixView>;
+  close(): void;
+}
+
+export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; history?: FleetHistory } = {}): FleetApi {
+  const { node } = ctx;
+  const history = o.history ?? new FleetHistory();
+  const since = new Map<number, number>();
+  const onTunnel = (ev: TunnelEvent): void => {
+    if (ev.type === 'path_changed') since.set(ev.nodeId, node.clock.now());
+  };
+  node.on('tunnel', onTunnel);
+  const natOf = new Map<number, string>();
+  let localNat: Promise<string | undefined> | undefined;
+  const myNat = (): Promise<string | undefined> => {
+    localNat ??= node.netcheck(1500).then(
+      (r) => r.natType,
+      (e: unknown) => {
+        node.log.debug('fleet: netcheck failed', { error: String(e) });
+        localNat = undefined;
+        return undefined;
+      },
+    );
+    return localNat;
+  };
+  let last: FleetMatrixView | undefined;
+  let running: Promise<FleetMatrixView> | undefined;
+
+  const selfTable = async (): Promise<FleetTable> => {
+    const nat = await myNat();
+    return localFleetTable(node, since, nat as FleetTable['natType']);
+  };
+
+  const doSweep = async (maxPairs: number): Promise<FleetMatrixView> => {
+    await ctx.groups.refreshKnownPeers().catch((e: unknown) => node.log.debug('fleet: group refresh failed', { error: String(e) }));
+    const self = node.nodeId;
+    const ids = new Set<number>([...node.peers.keys(), ...node.tunnels.listPeers().map((p) => p.nodeId)]);
+    ids.delete(self);
+    const sweeps = new Map<number, MemberSweep>();
+    sweeps.set(self, { nodeId: self, table: await selfTable() });
+    const queue = [...ids].sort((a, b) => a - b);
+    const worker = async (): Promise<void> => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+        try {
+          sweeps.set(id, { nodeId: id, table: await queryFleetPeers(node, id, o.queryTimeoutMs ?? 3000) });
+        } catch (e) {
+          sweeps.set(id, { nodeId: id, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    // Nodes the answers name are members too (e.g. a private node we may not ask).
+    const all = new Set<number>([self, ...ids]);
+    for (const s of sweeps.values()) for (const p of s.table?.peers ?? []) if (p.nodeId !== 0) all.add(p.nodeId);
+    const now = node.clock.wallNow();
+    const members: FleetMemberView[] = [...all].sort((a, b) => a - b).map((id) => {
+      const s = sweeps.get(id);
+      const rec = node.peerRecord(id);
+      const m: FleetMemberView = {
+        nodeId: id,
+        address: formatAddress(backboneAddress(id)),
+        self: id === self,
+        answered: !!s?.table,
+        groups: id === self ? ctx.groups.mine() : rec.networks.filter((n) => n !== 0).map((n) => ctx.groups.nameOf(n)),
+      };
+      const hostname = s?.table?.hostname ?? (id === self ? node.hostname : rec.hostname);
+      if (hostname) m.hostname = hostname;
+      if (s?.table?.natType) {
+        m.natType = s.table.natType;
+        natOf.set(id, s.table.natType);
+      }
+      if (!s) m.error = 'not asked (named by another member)';
+      else if (s.error) m.error = s.error;
+      return m;
+    });
+    const pairs = buildPairs([...all], sweeps, now);
+    const aggregated = pairs.length > maxPairs;
+    if (!aggregated) {
+      for (const p of pairs) {
+        history.record(p.a, p.b, now, p.path, p.rttMs);
+        const c = history.counts(p.a, p.b, now);
+        p.changes = c.changes;
+        p.flaps = c.flaps;
+        if (p.sinceMs === undefined) {
+          const s = history.since(p.a, p.b);
+          if (s !== undefined) p.sinceMs = s;
+        }
+      }
+    }
+    const groupOf = new Map(members.map((m) => [m.nodeId, m.groups[0] ?? '(no group)']));
+    const view: FleetMatrixView = {
+      takenAt: now,
+      members,
+      pairs: aggregated ? [] : pairs,
+      aggregated,
+      groups: aggregateByGroup(pairs, (id) => groupOf.get(id) ?? '(no group)'),
+      census: census(countPaths(pairs)),
+    };
+    last = view;
+    return view;
+  };
+
+  const sweep = (maxPairs = DEFAULT_MAX_PAIRS): Promise<FleetMatrixView> => {
+    running ??= doSweep(maxPairs).finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  const handlers: DomainHandlers<'fleet'> = {
+    'fleet.matrix': async ({ refresh, maxPairs }) => {
+      if (!refresh && last && node.clock.wallNow() - last.takenAt < CACHE_MS && maxPairs === undefined) return last;
+      return sweep(maxPairs ?? DEFAULT_MAX_PAIRS);
+    },
+    'fleet.history': async ({ a, b }) => history.view(a, b, node.clock.wallNow()),
+    'fleet.probe': async ({ from, to, count }) => {
+      const n = count ?? 3;
+      const r = from === node.nodeId ? await probeFrom(node, to, n) : await requestProbe(node, from, to, n);
+      const stats = rttStats([...r.rtts, ...r.errors.map(() => undefined)]);
+      const out: FleetProbeView = { from, to, rtts: r.rtts, errors: r.errors, stats: { sent: stats.sent, received: stats.received } };
+      if (stats.minMs !== undefined) out.stats.minMs = stats.minMs;
+      if (stats.medianMs !== undefined) out.stats.medianMs = stats.medianMs;
+      if (stats.maxMs !== undefined) out.stats.maxMs = stats.maxMs;
+      if (r.path) out.path = r.path;
+      return out;
+    },
+    'fleet.why': async ({ nodeId }): Promise<WhyPathView> => {
+      const t = node.tunnelInfo(nodeId);
+      const rec = node.peerRecord(nodeId);
+      let peerNat = natOf.get(nodeId);
+      if (peerNat === undefined) {
+        peerNat = await queryFleetPeers(node, nodeId, o.queryTimeoutMs ?? 3000).then(
+          (tb) => tb.natType,
+          () => undefined,
+        );
+        if (peerNat) natOf.set(nodeId, peerNat);
+      }
+      const input: Parameters<typeof whyThisPath>[0] = { nodeId, path: t?.path, pathChanges: t?.pathChanges ?? 0, spans: ctx.tracer.list(100_000) };
+      if (rec.hostname) input.hostname = rec.hostname;
+      if (t?.endpoint) input.endpoint = t.endpoint;
+      const ln = await myNat();
+      if (ln) input.localNat = ln;
+      if (peerNat) input.peerNat = peerNat;
+      return whyThisPath(input);
+    },
+  };
+
+  return {
+    handlers,
+    sweep,
+    close() {
+      node.off('tunnel', onTunnel);
+    },
+  };
+}
+
+/** Sweeps the fleet every `intervalMs` (the history's samples); returns the function that stops it. */
+export function startFleetSweep(api: FleetApi, intervalMs: number, log: { debug(msg: string, f?: Record<string, unknown>): void }): () => void {
+  const tick = (): void => {
+    api.sweep().catch((e: unknown) => log.debug('fleet sweep failed', { error: String(e) }));
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  tick();
+  return () => clearInterval(timer);
+}

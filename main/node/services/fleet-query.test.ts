@@ -1,0 +1,79 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { silentLogger } from '../../util/log';
+import { TestNet, waitFor, type Peer } from './testkit';
+import type { TrustChange } from './trust';
+import { FleetQueryService, queryFleetPeers, requestProbe } from './fleet-query';
+
+// Real backbone + real nodes over UDP on 127.0.0.1, in process.
+let net: TestNet;
+beforeAll(async () => {
+  net = await TestNet.start();
+});
+afterAll(async () => {
+  await net?.close();
+});
+
+async function trusts(holder: Peer, asker: Peer): Promise<void> {
+  const pending = waitFor(holder.svc.trust, 'request');
+  await asker.svc.trust.request(holder.node.nodeId, 'fleet');
+  await pending;
+  const done = waitFor<[TrustChange]>(asker.svc.trust, 'changed', (c) => c.nodeId === holder.node.nodeId && c.state === 'trusted');
+  await holder.svc.trust.approve(asker.node.nodeId);
+  await done;
+}
+
+function serve(p: Peer): FleetQueryService {
+  const t = p.svc.trust;
+  const s = new FleetQueryService(p.node, { mayQuery: (n) => t.isTrusted(n) || t.sharesGroup(n), mayProbe: (n) => t.isTrusted(n) }, silentLogger);
+  s.start({ netcheck: false });
+  return s;
+}
+
+describe('fleet query (port 1011)', () => {
+  it('answers a trusted asker with its peer table (path, RTT, how long), runs a probe for it; refuses and counts an untrusted asker', async () => {
+    const console_ = await net.peer({ public: true, hostname: 'fq-console' });
+    const a = await net.peer({ public: true, hostname: 'fq-a' });
+    const b = await net.peer({ public: true, hostname: 'fq-b' });
+    const stranger = await net.peer({ public: true, hostname: 'fq-stranger' });
+    const sa = serve(a);
+    try {
+      await trusts(a, console_);
+      // A talks to B: its table gets B on a direct path, with an RTT.
+      const rtt = await a.node.controlPing(b.node.nodeId);
+      a.node.recordRtt(b.node.nodeId, rtt);
+
+      const t = await queryFleetPeers(console_.node, a.node.nodeId);
+      expect(t).toMatchObject({ nodeId: a.node.nodeId, hostname: 'fq-a' });
+      const toB = t.peers.find((p) => p.nodeId === b.node.nodeId);
+      expect(toB).toMatchObject({ path: 'direct', rttMs: rtt });
+      expect(toB?.pathForMs).toBeGreaterThanOrEqual(0);
+
+      const probe = await requestProbe(console_.node, a.node.nodeId, b.node.nodeId, 2);
+      expect(probe.rtts).toHaveLength(2);
+      expect(probe).toMatchObject({ target: b.node.nodeId, path: 'direct', errors: [] });
+      expect(sa.counters).toMatchObject({ answered: 1, probes: 1, refused: 0 });
+
+      await expect(queryFleetPeers(stranger.node, a.node.nodeId)).rejects.toMatchObject({ code: 'permission_denied' });
+      await expect(requestProbe(stranger.node, a.node.nodeId, b.node.nodeId)).rejects.toMatchObject({ code: 'permission_denied' });
+      expect(sa.counters.refused).toBe(2);
+    } finally {
+      sa.stop();
+    }
+  });
+
+  it('a gate that lets a peer read the table but not probe (a group mate, untrusted): table given, probe refused and counted', async () => {
+    const x = await net.peer({ public: true, hostname: 'fq-x' });
+    const y = await net.peer({ public: true, hostname: 'fq-y' });
+    const gated = new FleetQueryService(y.node, { mayQuery: (n) => n === x.node.nodeId, mayProbe: () => false }, silentLogger);
+    gated.start({ netcheck: false });
+    try {
+      const t = await queryFleetPeers(x.node, y.node.nodeId);
+      expect(t.nodeId).toBe(y.node.nodeId);
+      expect(t.peers.map((p) => p.nodeId)).toContain(x.node.nodeId);
+      await expect(requestProbe(x.node, y.node.nodeId, x.node.nodeId)).rejects.toMatchObject({ code: 'permission_denied' });
+      expect(gated.counters).toMatchObject({ answered: 1, refused: 1, probes: 0 });
+    } finally {
+      gated.stop();
+    }
+  });
+});

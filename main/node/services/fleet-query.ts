@@ -1,0 +1,304 @@
+/**
+ * Fleet query, port 1011 (our extension, the sibling of the trace query on 1010): a console asks a
+ * fleet member for its peer table (path, endpoint, RTT, how long the path has been so) to draw every
+ * pair of the fleet, and asks it to probe another member (control pings from it to the other).
+ *
+ * One exchange per stream, frames as the trace query's (`type u32 ‖ length u32 ‖ JSON`):
+ *   → QUERY  {"kind":"peers"}                       ← PEERS  {"address","node_id","hostname","nat_type","peers":[…]}
+ *   → QUERY  {"kind":"probe","target":N,"count":k}  ← PROBE  {"target","path","rtts":[…],"errors":[…]}
+ *   ← REFUSED {"error":"…"}
+ * The peer table is private like spans: only a peer this node trusts or shares a non-zero group with
+ * gets it. A probe makes this node send traffic on the asker's behalf, so it needs more: the asker
+ * must be trusted. Refusals are counted. Replies are bounded (MAX_PEERS entries, MAX_PROBE_COUNT pings).
+ * Ages (`pathForMs`, `lastRecvAgoMs`) are measured on the answering node's clock, so no clock offset applies.
+ */
+import { z } from 'zod';
+import { formatAddress } from '../../../shared/address';
+import { PilotError } from '../../../shared/errors';
+import { ServiceFrameDecoder, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
+import type { Logger } from '../../util/log';
+import type { PilotNode } from '../node';
+import type { PilotStream } from '../stream';
+import type { TunnelEvent } from '../tunnel-types';
+import { FrameReader, targetAddress, writeOrRefused, type Target } from './common';
+
+export const FLEET_QUERY_PORT = 1011;
+export const FLEET_QUERY_TYPE = { QUERY: 1, PEERS: 2, REFUSED: 3, PROBE: 4 } as const;
+export const MAX_PEERS = 2000;
+export const MAX_PROBE_COUNT = 10;
+const MAX_QUERY_BYTES = 1024;
+const MAX_REPLY_BYTES = 1 << 20;
+const NAT_TYPES = ['none', 'port-preserving', 'cone', 'symmetric', 'unknown'] as const;
+/** Tunnel paths (a superset of the tunnel layer's, so a table from a newer node still parses). */
+const PATHS = ['pending', 'direct', 'punched', 'relay', 'local'] as const;
+
+export type FleetNatType = (typeof NAT_TYPES)[number];
+
+export const fleetPeerSchema = z.object({
+  nodeId: z.number().int().min(1).max(0xffffffff),
+  hostname: z.string().max(255).optional(),
+  path: z.enum(PATHS),
+  endpoint: z.string().max(64).optional(),
+  rttMs: z.number().finite().min(0).optional(),
+  pathChanges: z.number().int().min(0),
+  /** How long the peer has been on this path (ms, the answering node's clock); absent when unknown. */
+  pathForMs: z.number().finite().min(0).optional(),
+  lastRecvAgoMs: z.number().finite().min(0).optional(),
+  bytesIn: z.number().min(0),
+  bytesOut: z.number().min(0),
+});
+export type FleetPeer = z.infer<typeof fleetPeerSchema>;
+
+const peersReply = z.object({
+  address: z.string().max(64),
+  node_id: z.number().int().min(1).max(0xffffffff),
+  hostname: z.string().max(255).optional(),
+  nat_type: z.enum(NAT_TYPES).optional(),
+  peers: z.array(fleetPeerSchema).max(MAX_PEERS),
+});
+const probeReply = z.object({
+  target: z.number().int(),
+  path: z.enum(PATHS).optional(),
+  rtts: z.array(z.number().finite().min(0)).max(MAX_PROBE_COUNT),
+  errors: z.array(z.string().max(1024)).max(MAX_PROBE_COUNT),
+});
+const refusedReply = z.object({ error: z.string().max(1024) });
+const query = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('peers') }),
+  z.object({ kind: z.literal('probe'), target: z.number().int().min(1).max(0xffffffff), count: z.number().int().min(1).max(MAX_PROBE_COUNT).optional() }),
+]);
+
+export interface FleetTable {
+  address: string;
+  nodeId: number;
+  hostname?: string;
+  natType?: FleetNatType;
+  peers: FleetPeer[];
+}
+
+export interface ProbeResult {
+  target: number;
+  path?: FleetPeer['path'];
+  rtts: number[];
+  errors: string[];
+}
+
+export interface FleetQueryGate {
+  /** May `peer` read this node's peer table (trusted, or a shared non-zero group)? */
+  mayQuery(peer: number): boolean;
+  /** May `peer` make this node probe another (trusted)? */
+  mayProbe(peer: number): boolean;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const frame = (type: number, body: unknown): Uint8Array => encodeServiceFrame(type, enc.encode(JSON.stringify(body)));
+
+/** This node's peer table as the fleet query answers it (`since`: when each peer's path last changed). */
+export function localFleetTable(node: PilotNode, since: ReadonlyMap<number, number>, natType?: FleetNatType): FleetTable {
+  const now = node.clock.now();
+  const peers: FleetPeer[] = [];
+  for (const t of node.tunnels.listPeers().slice(0, MAX_PEERS)) {
+    const rec = node.peerRecord(t.nodeId);
+    const p: FleetPeer = { nodeId: t.nodeId, path: t.path, pathChanges: t.pathChanges, bytesIn: t.counters.bytesIn, bytesOut: t.counters.bytesOut };
+    if (rec.hostname) p.hostname = rec.hostname;
+    if (t.endpoint) p.endpoint = t.endpoint;
+    const rtt = rec.rtt[rec.rtt.length - 1];
+    if (rtt !== undefined) p.rttMs = rtt;
+    const s = since.get(t.nodeId);
+    if (s !== undefined) p.pathForMs = Math.max(0, now - s);
+    if (t.lastRecvMs !== undefined) p.lastRecvAgoMs = Math.max(0, now - t.lastRecvMs);
+    peers.push(p);
+  }
+  const out: FleetTable = { address: formatAddress(node.address), nodeId: node.nodeId, peers };
+  if (node.hostname) out.hostname = node.hostname;
+  if (natType) out.natType = natType;
+  return out;
+}
+
+/** Pings `target` `count` times from `node` (the probe a fleet query runs on an asker's behalf). */
+export async function probeFrom(node: PilotNode, target: number, count: number, timeoutMs = 2000): Promise<ProbeResult> {
+  const rtts: number[] = [];
+  const errors: string[] = [];
+  for (let i = 0; i < count; i++) {
+    try {
+      const rtt = await node.controlPing(target, timeoutMs);
+      node.recordRtt(target, rtt);
+      rtts.push(rtt);
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  const out: ProbeResult = { target, rtts, errors };
+  const path = node.tunnels.pathOf(target);
+  if (path) out.path = path;
+  return out;
+}
+
+/**
+ * Remembers when each peer's path last changed (from the node's tunnel events) and the node's NAT
+ * type (one netcheck at start), and answers fleet queries.
+ */
+export class FleetQueryService {
+  private stopListening: (() => void) | undefined;
+  private readonly since = new Map<number, number>();
+  private natType: FleetNatType | undefined;
+  readonly counters = { queries: 0, answered: 0, probes: 0, refused: 0, badQueries: 0 };
+  private readonly onTunnel = (ev: TunnelEvent): void => {
+    if (ev.type === 'path_changed') this.since.set(ev.nodeId, this.node.clock.now());
+  };
+
+  constructor(
+    private readonly node: PilotNode,
+    private readonly gate: FleetQueryGate,
+    private readonly log: Logger,
+  ) {}
+
+  start(opts: { netcheck?: boolean } = {}): void {
+    this.stopListening = this.node.listen(FLEET_QUERY_PORT, (s) => this.onStream(s));
+    this.node.on('tunnel', this.onTunnel);
+    if (opts.netcheck !== false) {
+      this.node
+        .netcheck(1500)
+        .then((r) => {
+          this.natType = r.natType;
+        })
+        .catch((e: unknown) => this.log.debug('fleet query: netcheck failed; NAT type unknown', { error: String(e) }));
+    }
+  }
+
+  stop(): void {
+    this.stopListening?.();
+    this.stopListening = undefined;
+    this.node.off('tunnel', this.onTunnel);
+  }
+
+  /** When each peer's path last changed (node clock), for the local table. */
+  pathSince(): ReadonlyMap<number, number> {
+    return this.since;
+  }
+
+  table(): FleetTable {
+    return localFleetTable(this.node, this.since, this.natType);
+  }
+
+  private onStream(s: PilotStream): void {
+    s.stopBuffering();
+    const decoder = new ServiceFrameDecoder(MAX_QUERY_BYTES);
+    let done = false;
+    const finish = (type: number, body: unknown): void => {
+      if (s.closed) return;
+      try {
+        s.write(frame(type, body));
+      } finally {
+        s.end();
+      }
+    };
+    s.on('data', (chunk) => {
+      if (done) return;
+      let frames: ServiceFrame[];
+      try {
+        frames = decoder.push(Uint8Array.from(chunk));
+      } catch (e) {
+        this.counters.badQueries++;
+        this.log.debug('bad fleet query, closing', { peer: s.remote.node, error: String(e) });
+        done = true;
+        s.abort();
+        return;
+      }
+      const f = frames[0];
+      if (!f) return;
+      done = true;
+      this.counters.queries++;
+      const peer = s.remote.node;
+      let parsed: z.infer<typeof query> | undefined;
+      try {
+        const r = query.safeParse(JSON.parse(dec.decode(f.payload)));
+        if (f.type === FLEET_QUERY_TYPE.QUERY && r.success) parsed = r.data;
+      } catch {
+        // not JSON: answered below
+      }
+      if (!parsed) {
+        this.counters.badQueries++;
+        finish(FLEET_QUERY_TYPE.REFUSED, { error: 'bad query: expected {"kind":"peers"} or {"kind":"probe","target":<node id>}' });
+        return;
+      }
+      if (parsed.kind === 'peers') {
+        if (!this.gate.mayQuery(peer)) {
+          this.counters.refused++;
+          this.log.info('fleet query refused: peer not trusted and in no shared group', { peer });
+          finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: the peer table is shared only with trusted peers and fellow group members' });
+          return;
+        }
+        const t = this.table();
+        this.counters.answered++;
+        const body: Record<string, unknown> = { address: t.address, node_id: t.nodeId, peers: t.peers };
+        if (t.hostname) body['hostname'] = t.hostname;
+        if (t.natType) body['nat_type'] = t.natType;
+        finish(FLEET_QUERY_TYPE.PEERS, body);
+        return;
+      }
+      if (!this.gate.mayProbe(peer)) {
+        this.counters.refused++;
+        this.log.info('fleet probe refused: peer not trusted', { peer, target: parsed.target });
+        finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: this node runs probes only for peers it trusts' });
+        return;
+      }
+      this.counters.probes++;
+      const { target } = parsed;
+      probeFrom(this.node, target, parsed.count ?? 3)
+        .then((r) => finish(FLEET_QUERY_TYPE.PROBE, r))
+        .catch((e: unknown) => {
+          this.log.warn('fleet probe failed', { peer, target, error: String(e) });
+          finish(FLEET_QUERY_TYPE.REFUSED, { error: `probe failed: ${String(e)}` });
+        });
+    });
+  }
+}
+
+async function exchange(node: PilotNode, target: Target, body: unknown, timeoutMs: number): Promise<{ type: number; body: unknown; who: string; remote: number }> {
+  const s = await node.dial(targetAddress(target), FLEET_QUERY_PORT, timeoutMs);
+  const decoder = new ServiceFrameDecoder(MAX_REPLY_BYTES);
+  const reader = new FrameReader<ServiceFrame>(s, (c) => decoder.push(Uint8Array.from(c)));
+  try {
+    s.stopBuffering();
+    await writeOrRefused(s, frame(FLEET_QUERY_TYPE.QUERY, body));
+    const f = await reader.next(timeoutMs);
+    const who = formatAddress(s.remote);
+    if (!f) throw new PilotError('connection_failed', `fleet query: ${who} closed without answering`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(dec.decode(f.payload));
+    } catch {
+      throw new PilotError('internal', `fleet query: ${who} answered with a frame that is not JSON`);
+    }
+    if (f.type === FLEET_QUERY_TYPE.REFUSED) {
+      const r = refusedReply.safeParse(parsed);
+      throw new PilotError('permission_denied', `fleet query refused by ${who}: ${r.success ? r.data.error : 'refused'}`, `ask for trust first: pilotctl handshake ${s.remote.node} "reason"`);
+    }
+    return { type: f.type, body: parsed, who, remote: s.remote.node };
+  } finally {
+    if (!s.closed) s.end();
+  }
+}
+
+/** Asks `target` for its peer table. Refusal → permission_denied; a private node's reset → connection_failed. */
+export async function queryFleetPeers(node: PilotNode, target: Target, timeoutMs = 5000): Promise<FleetTable> {
+  const r = await exchange(node, target, { kind: 'peers' }, timeoutMs);
+  const p = peersReply.safeParse(r.body);
+  if (r.type !== FLEET_QUERY_TYPE.PEERS || !p.success) throw new PilotError('internal', `fleet query: ${r.who} sent a malformed reply`);
+  const out: FleetTable = { address: p.data.address, nodeId: p.data.node_id, peers: p.data.peers as FleetPeer[] };
+  if (p.data.hostname) out.hostname = p.data.hostname;
+  if (p.data.nat_type) out.natType = p.data.nat_type;
+  return out;
+}
+
+/** Asks `from` to ping `to` `count` times and report the RTTs. `from` must trust this node. */
+export async function requestProbe(node: PilotNode, from: Target, to: number, count = 3, timeoutMs = 15_000): Promise<ProbeResult> {
+  const r = await exchange(node, from, { kind: 'probe', target: to, count: Math.min(Math.max(1, count), MAX_PROBE_COUNT) }, timeoutMs);
+  const p = probeReply.safeParse(r.body);
+  if (r.type !== FLEET_QUERY_TYPE.PROBE || !p.success) throw new PilotError('internal', `fleet probe: ${r.who} sent a malformed reply`);
+  const out: ProbeResult = { target: p.data.target, rtts: p.data.rtts, errors: p.data.errors };
+  if (p.data.path) out.path = p.data.path;
+  return out;
+}
