@@ -506,8 +506,8 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 
   /** Makes sure frames can flow to `nodeId` (resolve at the registry, then key exchange / punch / relay). */
   async ensureTunnel(nodeId: number, parent?: ParentLike): Promise<void> {
-    if (nodeId === this.nodeIdValue) throw new PilotError('invalid_argument', 'that is this node', 'ping another node');
     const tunnels = this.tunnels;
+    // Our own address is always ready: its packets take the tunnel layer's loopback (self-tests).
     if (tunnels.isReady(nodeId)) return;
     const span = this.dials.begin(nodeId, parent);
     try {
@@ -813,7 +813,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     return new Promise<number>((resolve, reject) => {
       const t = this.clock.setTimeout(() => {
         this.pingWaiters.delete(seq);
-        reject(new PilotError('timeout', `no reply from node ${nodeId} within ${timeoutMs} ms`));
+        reject(new PilotError('timeout', `no reply from node ${nodeId} within ${Math.round(timeoutMs)} ms`));
       }, timeoutMs);
       const done = (rtt: number): void => {
         this.clock.clearTimeout(t);

@@ -28,6 +28,7 @@ import {
 import { decodeBeacon, encodeBeacon, type BeaconMessage } from '../wire/beacon';
 import type { DropReason, PathKind, PeerCounters, PeerTunnelInfo, TunnelEvent, TunnelOptions } from './tunnel-types';
 import { KeyDirectory } from './key-directory';
+import { Loopback } from './loopback';
 import * as rules from './tunnel-rules';
 import {
   classifyDatagram,
@@ -124,6 +125,8 @@ export class TunnelManager {
   private readonly retiredKeys = new Map<number, Uint8Array[]>();
   /** Key exchanges judged per claimed sender (KX_PER_SEC, burst KX_BURST). */
   private readonly kxBuckets = new Map<number, TokenBucket>();
+  /** Packets addressed to ourselves, handed back to the node on a later turn. */
+  private readonly loopback = new Loopback((packet) => this.opts.onPacket(packet, this.nodeIdValue));
 
   constructor(private readonly opts: TunnelOptions) {
     this.backend = opts.backend ?? getCrypto();
@@ -184,11 +187,15 @@ export class TunnelManager {
   }
 
   isReady(nodeId: number): boolean {
+    if (this.isSelf(nodeId)) return true;
     const p = this.peers.get(nodeId);
     return !!p && (!this.encrypt || !!p.cipher) && (p.relay || !!p.endpoint);
   }
 
   pathOf(nodeId: number): PathKind | undefined {
+    // Our own address: the loopback, shown as direct (no relay, no punch). A 'local' kind would need
+    // the console contract's PathKind and every view over it to learn it.
+    if (this.isSelf(nodeId)) return 'direct';
     return this.peers.get(nodeId)?.path;
   }
 
@@ -197,7 +204,7 @@ export class TunnelManager {
    * `punchAfterMs`, relay after `relayAfterMs`. Resolves when frames can flow.
    */
   ensure(nodeId: number, endpoint: UdpEndpoint | undefined): Promise<void> {
-    if (nodeId === this.nodeIdValue) return Promise.reject(new PilotError('invalid_argument', 'cannot open a tunnel to ourselves'));
+    if (this.isSelf(nodeId)) return Promise.resolve(); // the loopback is always up
     const p = this.getPeer(nodeId);
     if (endpoint && !p.endpoint) p.endpoint = endpoint;
     if (this.isReady(nodeId)) return Promise.resolve();
@@ -211,6 +218,10 @@ export class TunnelManager {
    * not kept after the call: the caller may reuse its buffer.
    */
   send(nodeId: number, packet: Uint8Array): void {
+    if (this.isSelf(nodeId)) {
+      this.loopback.send(packet);
+      return;
+    }
     const p = this.getPeer(nodeId);
     if (!this.encrypt) {
       this.transmit(p, encodePILT(packet));
@@ -253,6 +264,7 @@ export class TunnelManager {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.loopback.close();
     if (this.upgradeTimer) this.opts.clock.clearTimeout(this.upgradeTimer);
     for (const p of this.peers.values()) {
       if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
@@ -263,6 +275,11 @@ export class TunnelManager {
   }
 
   // ---- internals -------------------------------------------------------------------------
+
+  /** Our own registered id: packets to it take the loopback (0 is no one: not registered yet). */
+  private isSelf(nodeId: number): boolean {
+    return nodeId === this.nodeIdValue && nodeId !== 0;
+  }
 
   private info(p: Peer): PeerTunnelInfo {
     const out: PeerTunnelInfo = {

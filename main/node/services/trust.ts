@@ -640,7 +640,7 @@ const MAX_PENDING = 1000;
 
 function checkPeer(nodeId: number, me: number): void {
   if (!Number.isInteger(nodeId) || nodeId < 1 || nodeId > 0xffffffff) throw new PilotError('invalid_argument', `invalid node id ${nodeId}`);
-  if (nodeId === me) throw new PilotError('invalid_argument', 'that is this node');
+  if (nodeId === me) throw new PilotError('invalid_argument', `node ${nodeId} is this node itself: a node does not need trust with itself`, 'name another node; to test this node, try: pilotctl ping <own address>');
 }
 
 function errText(e: unknown): string {
