@@ -123,12 +123,14 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
     async taskResult(taskId) {
       const t = tasks().get(taskId);
       if (!t || t.category !== 'submitted') throw new PilotError('not_found', `no submitted task ${taskId}`);
-      if (t.task.status !== 'COMPLETED') throw new PilotError('not_found', `task ${taskId} has no results yet (${t.task.status})`);
-      const names = (await fs.readdir(tasks().resultsDir)).filter((n) => n.startsWith(`${taskId}_`));
-      const name = names[0];
+      if (['DECLINED', 'CANCELLED', 'EXPIRED'].includes(t.task.status)) throw new PilotError('invalid_state', `task ${taskId} is ${t.task.status}: no results will come`);
+      if (!t.task.completed_at) throw new PilotError('not_found', `task ${taskId} has no results yet (${t.task.status})`);
+      // Text results have a fixed name; a file's name is the sender's (looked up only then).
+      const text = await fs.readFile(path.join(tasks().resultsDir, `${taskId}_result.txt`)).catch(() => undefined);
+      if (text) return { taskId, bytes: text.length, text: text.subarray(0, RESULT_TEXT_MAX).toString('utf8') };
+      const name = (await fs.readdir(tasks().resultsDir)).find((n) => n.startsWith(`${taskId}_`));
       if (!name) throw new PilotError('not_found', `the results of task ${taskId} are gone`);
       const data = await fs.readFile(path.join(tasks().resultsDir, name));
-      if (name === `${taskId}_result.txt`) return { taskId, bytes: data.length, text: data.subarray(0, RESULT_TEXT_MAX).toString('utf8') };
       return { taskId, bytes: data.length, filename: name.slice(taskId.length + 1) };
     },
     onTask(fn) {

@@ -5,7 +5,8 @@
  *  - with no backbone configured, start an embedded backbone and, unless told not to, a small demo
  *    fleet of REAL node processes: specialist-papers (#citations), specialist-fx (#fx-rates) and
  *    specialist-news (#news), with the console's node as the coordinator, in groups research and
- *    trading — so a newcomer sees a live fleet with no set-up.
+ *    trading — so a newcomer sees a live fleet with no set-up; each specialist runs its agent and
+ *    the coordinator a research workload (demo.ts), so tasks and traces flow without a click.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +22,8 @@ import { startDaemon, type RunningDaemon } from '../daemon/daemon';
 import { pilotPaths, readConfig, resolveSocketPath } from '../daemon/paths';
 import type { Logger } from '../util/log';
 import type { ConsoleService, ForwardingService } from '../api/service';
+import { ROLE_OF_TAG } from './demo-jobs';
+import { DemoWorkload, runSpecialist, withDemo, type DemoTimings } from './demo';
 
 const PILOTCTL = fileURLToPath(new URL('../../bin/pilotctl.mjs', import.meta.url));
 
@@ -34,6 +37,8 @@ export interface LaunchOptions {
   hostname?: string;
   /** Attach to a running daemon instead of starting a node (default true). */
   attach?: boolean;
+  /** The demo agents' pace (tests make it quicker). */
+  demoTimings?: DemoTimings;
 }
 
 export interface LaunchedConsole {
@@ -72,6 +77,9 @@ export async function attachToDaemon(socketPath: string): Promise<{ service: For
     },
   };
 }
+
+/** The polo score the demo's submitters start with (a point per task; workers earn a few per task). */
+const DEMO_POLO_BUDGET = 1_000_000_000;
 
 interface DemoProc {
   hostname: string;
@@ -142,7 +150,12 @@ export async function launchConsole(o: LaunchOptions): Promise<LaunchedConsole> 
 
   const demo: DemoProc[] = [];
   let daemon: RunningDaemon | undefined;
+  let workload: DemoWorkload | undefined;
+  const agents: { client: IpcClient; loop: Promise<void> }[] = [];
   const stop = async (): Promise<void> => {
+    await workload?.stop();
+    for (const a of agents) a.client.close();
+    await Promise.all(agents.map((a) => a.loop));
     await daemon?.stop();
     for (const d of demo) if (d.child.exitCode === null) d.child.kill('SIGTERM');
     await Promise.all(demo.map((d) => (d.child.exitCode === null ? new Promise((r) => d.child.once('exit', r)) : undefined)));
@@ -171,15 +184,35 @@ export async function launchConsole(o: LaunchOptions): Promise<LaunchedConsole> 
       // Groups: the coordinator creates them (and so is a member of both); specialists join.
       const svc = daemon.service;
       for (const g of ['research', 'trading']) await svc.call('groups.create', { name: g }).catch(() => svc.call('groups.join', { name: g }).catch(() => undefined));
+      const submitters = [daemon.node.nodeId];
       for (const d of demo) {
         const spec = DEMO_FLEET.find((s) => s.hostname === d.hostname)!;
         const c = await IpcClient.connect(d.socket);
         try {
           for (const g of spec.groups) await c.call('groups.join', { name: g }).catch(() => undefined);
+          // The papers specialist submits sub-tasks too: it gets the demo's budget (below).
+          if (spec.tags.some((t) => ROLE_OF_TAG[t] === 'papers')) submitters.push((await c.call('node.info', {})).nodeId);
         } finally {
           c.close();
         }
       }
+      // A worker refuses tasks from a submitter whose polo score is below its own, and each task
+      // moves a point from submitter to worker: the demo's submitters (the coordinator, and papers
+      // for its sub-tasks) start with a budget on the embedded backbone that outlasts any session.
+      for (const id of submitters) await daemon.node.registry.setPoloScore(id, DEMO_POLO_BUDGET);
+      // The agents: one per specialist over its node's IPC socket, and the coordinator's workload.
+      workload = new DemoWorkload(svc, o.log.child({ component: 'demo' }), o.demoTimings);
+      for (const d of demo) {
+        const spec = DEMO_FLEET.find((s) => s.hostname === d.hostname)!;
+        const role = ROLE_OF_TAG[spec.tags[0]];
+        if (!role) continue;
+        const client = await IpcClient.connect(d.socket);
+        const loop = runSpecialist(role, client, workload.signal, o.log.child({ component: 'demo', agent: d.hostname }), o.demoTimings).catch((e: unknown) =>
+          o.log.error('demo agent stopped', { agent: d.hostname, error: e instanceof Error ? e.message : String(e) }),
+        );
+        agents.push({ client, loop });
+      }
+      workload.start();
     }
   } catch (e) {
     await stop();
@@ -187,7 +220,7 @@ export async function launchConsole(o: LaunchOptions): Promise<LaunchedConsole> 
   }
   const what = backbone ? `an embedded backbone (registry ${registry})` : `the backbone at ${registry}`;
   return {
-    service: daemon.service,
+    service: workload ? withDemo(daemon.service, workload) : daemon.service,
     mode: backbone ? 'embedded-backbone' : 'node',
     description: `node ${daemon.node.hostname || ''} ${String(daemon.node.nodeId)} on ${what}${demo.length ? ` with a demo fleet of ${demo.length} nodes` : ''}; pilotctl talks to it at ${socketPath}`,
     demo: demo.map((d) => ({ hostname: d.hostname, pid: d.child.pid ?? 0 })),
