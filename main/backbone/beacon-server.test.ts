@@ -1,9 +1,9 @@
 /** Beacon over real UDP sockets on 127.0.0.1. */
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect, afterEach, vi } from 'vitest';
 import { decodeBeacon, encodeBeacon } from '../wire/beacon';
 import { FakeClock } from '../util/clock';
 import type { Backbone } from './index';
-import { UdpProbe, startTestBackbone, waitFor } from './testing/helpers';
+import { UdpProbe, startTestBackbone } from './testing/helpers';
 
 let bb: Backbone | undefined;
 const probes: UdpProbe[] = [];
@@ -45,7 +45,7 @@ describe('beacon server', () => {
     expect(decodeBeacon(await a.next())).toEqual({ type: 'punch_command', ip: '127.0.0.1', port: b.port });
     expect(bb.status().beaconTableSize).toBe(2); // requester recorded
     await b.send(encodeBeacon({ type: 'punch_request', requester: 7, target: 99 }), port);
-    await waitFor(() => bb!.status().beacon.unknownDest === 1, 3000, 'drop counted');
+    await vi.waitFor(() => expect(bb!.status().beacon.unknownDest, 'drop counted').toBe(1), { timeout: 3000 });
     expect(b.queued).toBe(0);
   });
 
@@ -66,7 +66,7 @@ describe('beacon server', () => {
     expect(bb.status().relayedBytes).toBe(frame.length);
     expect(bb.status().beaconTableSize).toBe(1); // relay does not record the sender
     await b.send(encodeBeacon({ type: 'relay', sender: 7, dest: 1234, frame }), port);
-    await waitFor(() => bb!.status().dropped === 1, 3000, 'relay drop');
+    await vi.waitFor(() => expect(bb!.status().dropped, 'relay drop').toBe(1), { timeout: 3000 });
   });
 
   it('drops and counts malformed datagrams without crashing', async () => {
@@ -84,7 +84,7 @@ describe('beacon server', () => {
     ];
     for (const j of junk) await a.send(j, port);
     await a.send(encodeBeacon({ type: 'discover_reply', ip: '127.0.0.1', port: 1 }), port); // well-formed but unexpected
-    await waitFor(() => bb!.status().beacon.datagrams === junk.length + 1, 3000, 'all datagrams seen');
+    await vi.waitFor(() => expect(bb!.status().beacon.datagrams, 'all datagrams seen').toBe(junk.length + 1), { timeout: 3000 });
     const st = bb.status().beacon;
     expect(st.malformed).toBe(junk.length);
     expect(st.unexpected).toBe(1);
@@ -104,7 +104,7 @@ describe('beacon server', () => {
     await a.send(encodeBeacon({ type: 'discover', nodeId: 5 }), port);
     await a.next();
     for (let i = 0; i < 6; i++) await b.send(encodeBeacon({ type: 'relay', sender: 7, dest: 5, frame: new Uint8Array([i]) }), port);
-    await waitFor(() => bb!.status().beacon.datagrams === 7, 3000, 'relays seen');
+    await vi.waitFor(() => expect(bb!.status().beacon.datagrams, 'relays seen').toBe(7), { timeout: 3000 });
     expect(bb.status().relayedFrames).toBe(3);
     expect(bb.status().beacon.rateLimited).toBe(3);
     clock.advance(11 * 60_000); // sweep timer fires; the entry is older than 10 min

@@ -1,5 +1,5 @@
 /** Registry over real TCP sockets on 127.0.0.1 (ephemeral ports), driven by the typed client. */
-import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach, vi } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { RegistryClient, RegistryError } from '../node/registry-client';
 import type { RegistryEvent } from '../wire/registry';
 import type { Backbone } from './index';
-import { RawConn, newIdentity, regAddr, startTestBackbone, waitFor } from './testing/helpers';
+import { RawConn, newIdentity, regAddr, startTestBackbone } from './testing/helpers';
 
 async function rejects(p: Promise<unknown>, code: string): Promise<RegistryError> {
   const e = await p.then(
@@ -273,7 +273,7 @@ describe('groups, events and search', () => {
 
     const open = await a.createNetwork('open-lab');
     expect(open).toEqual({ type: 'create_network_ok', network_id: 1, name: 'open-lab', join_rule: 'open', address: `1:0001.0000.${a.nodeId!.toString(16).toUpperCase().padStart(4, '0')}` });
-    await waitFor(() => evA.some((e) => e.event === 'network_created'), 5000, 'network_created');
+    await vi.waitFor(() => expect(evA.some((e) => e.event === 'network_created'), 'network_created').toBe(true), { timeout: 5000 });
     await rejects(b.createNetwork('open-lab'), 'already_exists');
     await rejects(b.createNetwork('backbone'), 'invalid_argument');
     await rejects(b.createNetwork('Bad Name'), 'invalid_argument');
@@ -285,7 +285,7 @@ describe('groups, events and search', () => {
     expect(await b.joinNetwork('open-lab')).toMatchObject({ type: 'join_network_ok', network_id: 1, name: 'open-lab' });
     expect(await b.resolve(a.nodeId!)).toMatchObject({ real_addr: '127.0.0.1:7001' });
     await rejects(b.joinNetwork(1), 'already_exists');
-    await waitFor(() => evA.some((e) => e.event === 'member_joined' && e.node_id === b.nodeId), 5000, 'member_joined');
+    await vi.waitFor(() => expect(evA.some((e) => e.event === 'member_joined' && e.node_id === b.nodeId), 'member_joined').toBe(true), { timeout: 5000 });
 
     const subB = b.subscribeEvents({ onEvent: (e) => evB.push(e) });
     await subB.ready;
@@ -320,14 +320,14 @@ describe('groups, events and search', () => {
     expect(await b.leaveNetwork('open-lab')).toEqual({ type: 'leave_network_ok', network_id: 1 });
     await rejects(b.leaveNetwork('open-lab'), 'not_found');
     await rejects(b.resolve(a.nodeId!), 'permission_denied');
-    await waitFor(() => evA.some((e) => e.event === 'member_left' && e.node_id === b.nodeId), 5000, 'member_left at a');
-    await waitFor(() => evB.some((e) => e.event === 'member_left' && e.network_id === 1), 5000, 'member_left at b');
+    await vi.waitFor(() => expect(evA.some((e) => e.event === 'member_left' && e.node_id === b.nodeId), 'member_left at a').toBe(true), { timeout: 5000 });
+    await vi.waitFor(() => expect(evB.some((e) => e.event === 'member_left' && e.network_id === 1), 'member_left at b').toBe(true), { timeout: 5000 });
     expect(evB.find((e) => e.event === 'member_left')).toMatchObject({ type: 'event', event: 'member_left', network_id: 1, name: 'open-lab', node_id: b.nodeId, reason: 'left' });
     // d's events are not pushed to a (a is in inv-lab: yes it is) — c's tok-lab join reached a
     expect(evA.some((e) => e.event === 'member_joined' && e.node_id === c.nodeId && e.network_id === 2)).toBe(true);
     // trust changes are pushed to both parties
     await b.reportTrust(a.nodeId!);
-    await waitFor(() => evA.some((e) => e.event === 'trust_changed' && e.trusted === true), 5000, 'trust_changed');
+    await vi.waitFor(() => expect(evA.some((e) => e.event === 'trust_changed' && e.trusted === true), 'trust_changed').toBe(true), { timeout: 5000 });
     // bad signature on subscribe is refused
     const imp = new RegistryClient({ address: regAddr(bb), identity: newIdentity(), nodeId: a.nodeId });
     cs.push(imp);
@@ -336,7 +336,7 @@ describe('groups, events and search', () => {
     subA.close();
     subB.close();
     // after the subscription is closed, the server forgets it
-    await waitFor(() => bb.status().registry.subscribers === 0, 5000, 'unsubscribe');
+    await vi.waitFor(() => expect(bb.status().registry.subscribers, 'unsubscribe').toBe(0), { timeout: 5000 });
   });
 
   it('find_nodes honours visibility: public / private / trusted / shared group', async () => {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAddress } from '../../shared/address';
 import { IpcClient } from './client';
 import { envelope, makeHome, pilotctl, startBackboneProc, type BackboneProc, type Home } from './testing/procs';
@@ -116,14 +116,16 @@ describe('webhook: a daemon POSTs its events to a real HTTP server', () => {
       c.close();
     }
   };
-  /** Waits until daemon A has nothing queued or in flight (polled over IPC, no fixed sleep). */
-  const drained = async (h: Home): Promise<WebhookStats> => {
-    for (;;) {
-      const s = await stats(h);
-      if (s.queued === 0 && s.in_flight === 0) return s;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  /** Waits until daemon A has nothing queued or in flight (polled over IPC; bounded by the test's own 30 s). */
+  const drained = (h: Home): Promise<WebhookStats> =>
+    vi.waitFor(
+      async () => {
+        const s = await stats(h);
+        expect(s, 'webhook queue drained').toMatchObject({ queued: 0, in_flight: 0 });
+        return s;
+      },
+      { timeout: 30_000 },
+    );
   const ok = async (env: NodeJS.ProcessEnv, args: string[]): Promise<Record<string, unknown>> => {
     const r = await pilotctl(env, ['--json', ...args]);
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -226,12 +228,14 @@ describe('webhook: a daemon POSTs its events to a real HTTP server', () => {
   it('trust handshakes: handshake.received/.pending/.approved/.rejected/.auto_approved, trust.revoked/.revoked_by_peer', async () => {
     const event = (name: string, extra: (p: Post) => boolean = () => true) => hook.next((p) => p.body.event === name && extra(p), name);
     /** Polls B's trust list (the accept travels in the background) until it does or does not list A. */
-    const bTrustsA = async (want: boolean): Promise<void> => {
-      for (;;) {
-        const list = (await ok(b.env, ['trust']))['trusted'] as { node_id: number }[];
-        if (list.some((t) => t.node_id === idA) === want) return;
-      }
-    };
+    const bTrustsA = (want: boolean): Promise<void> =>
+      vi.waitFor(
+        async () => {
+          const list = (await ok(b.env, ['trust']))['trusted'] as { node_id: number }[];
+          expect(list.some((t) => t.node_id === idA), `B's trust list names A: ${want}`).toBe(want);
+        },
+        { timeout: 30_000 },
+      );
     expect(await ok(b.env, ['handshake', String(idA), 'webhook please'])).toMatchObject({ node_id: idA, status: 'sent' });
     const received = await event('handshake.received');
     expect(received.body.data).toEqual({ peer_node_id: idB, justification: 'webhook please' });

@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect, afterEach, vi } from 'vitest';
 import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { FrameDecoder, MAX_FRAME, decodeJson, encodeFrame, encodeJsonFrame } fro
 import { RegistryClient, RegistryError, RegistryProtocolError } from './registry-client';
 import type { RegistryEvent } from '../wire/registry';
 import type { Backbone } from '../backbone';
-import { newIdentity, regAddr, startTestBackbone, waitFor } from '../backbone/testing/helpers';
+import { newIdentity, regAddr, startTestBackbone } from '../backbone/testing/helpers';
 
 type Answer = Record<string, unknown> | 'close' | 'silent' | { frames: unknown[] } | { bytes: Uint8Array };
 
@@ -227,7 +227,7 @@ describe('RegistryClient against a malformed or hostile registry (real TCP)', ()
       },
     });
     await sub.ready;
-    await waitFor(() => got.length === 3, 5000, 'the valid events');
+    await vi.waitFor(() => expect(got, 'the valid events').toHaveLength(3), { timeout: 5000 });
     expect(got.map((e) => e.peer_id)).toEqual([10, 11, 12]);
     expect(c.stats().droppedEvents).toBe(malformed.length);
     expect(sub.connected).toBe(true);
@@ -315,11 +315,11 @@ describe('RegistryClient against a real backbone', () => {
     const sub = a.subscribeEvents({ onEvent: (e) => events.push(e), onStatus: (s) => statuses.push(s.connected) });
     await sub.ready;
     await bb.close();
-    await waitFor(() => !sub.connected, 5000, 'subscription to notice the restart');
+    await vi.waitFor(() => expect(sub.connected, 'subscription to notice the restart').toBe(false), { timeout: 5000 });
     bb = await startTestBackbone({ dataDir: dir, registry: `127.0.0.1:${port}` });
-    await waitFor(() => sub.connected, 10_000, 're-subscription');
+    await vi.waitFor(() => expect(sub.connected, 're-subscription').toBe(true), { timeout: 10_000 });
     expect(await b.joinNetwork('team')).toMatchObject({ type: 'join_network_ok' }); // b's old connection is dead: retried
-    await waitFor(() => events.some((e) => e.event === 'member_joined' && e.node_id === b.nodeId), 5000, 'event after restart');
+    await vi.waitFor(() => expect(events.some((e) => e.event === 'member_joined' && e.node_id === b.nodeId), 'event after restart').toBe(true), { timeout: 5000 });
     // failed reconnect attempts while the backbone is down also report connected: false
     expect(statuses.filter((x, i) => i === 0 || x !== statuses[i - 1])).toEqual([true, false, true]);
     sub.close();

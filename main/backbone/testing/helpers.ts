@@ -20,16 +20,6 @@ export function regAddr(bb: Backbone): string {
   return `${bb.registryAddress.host}:${bb.registryAddress.port}`;
 }
 
-/** Polls `cond` every few ms until it is true or `timeoutMs` passes. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** A raw framed TCP connection for protocol-level tests. */
 export class RawConn {
   private readonly dec = new FrameDecoder();

@@ -101,12 +101,3 @@ export function waitFor<A extends unknown[]>(
     emitter.on(event, on);
   });
 }
-
-/** Polls `check` on every turn of the event loop until it holds (bounded). For state, not timing. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

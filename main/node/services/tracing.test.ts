@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PORTS } from '../../../shared/address';
 import type { SpanView } from '../../../shared/contract';
 import { fromUtf8, utf8 } from '../../util/bytes';
@@ -7,7 +7,7 @@ import { formatTraceparent } from '../../observe/traceparent';
 import { TRACE_CONTEXT_TYPE, sendFrames, sendMessage } from './data-exchange';
 import { echo } from './echo';
 import { publish } from './event-stream';
-import { TestNet, until, type Peer } from './testkit';
+import { TestNet, type Peer } from './testkit';
 import { PilotNode } from '../node';
 import { Identity } from '../../crypto';
 
@@ -35,7 +35,7 @@ describe('service spans and trace context', () => {
     expect(replies.map((r) => r.reply)).toEqual(['ACK TEXT 5 bytes', 'ACK JSON 2 bytes']);
     const send = named(a.node.tracer.list(), 'data.send')!;
     expect(send).toMatchObject({ parentId: AGENT, kind: 'client', status: 'ok' });
-    await until(() => b.node.tracer.byTrace(T).filter((s) => s.name === 'data.receive').length === 2);
+    await vi.waitFor(() => expect(b.node.tracer.byTrace(T).filter((s) => s.name === 'data.receive')).toHaveLength(2), { timeout: 10_000 });
     for (const r of b.node.tracer.byTrace(T).filter((s) => s.name === 'data.receive')) expect(r).toMatchObject({ parentId: send.spanId, remoteParent: true, kind: 'server' });
     // The sender's own stream span sits under its send span.
     expect(a.node.tracer.byTrace(T).find((s) => s.name === 'stream')?.parentId).toBe(send.spanId);
@@ -49,7 +49,7 @@ describe('service spans and trace context', () => {
     const tp = formatTraceparent({ traceId: T, spanId: AGENT });
     s.write(encodeServiceFrame(TRACE_CONTEXT_TYPE, utf8(tp)));
     s.write(encodeServiceFrame(DATA_TYPE.TEXT, utf8('x')));
-    await until(() => got.length === 2);
+    await vi.waitFor(() => expect(got).toHaveLength(2), { timeout: 10_000 });
     expect(got).toEqual([`ACK ${dataTypeName(TRACE_CONTEXT_TYPE)} 55 bytes`, 'ACK TEXT 1 bytes']);
     expect(got[0]).toBe('ACK UNKNOWN(1414677328) 55 bytes');
     s.end();
@@ -80,11 +80,11 @@ describe('service spans and trace context', () => {
     const off = b.svc.events!.subscribeLocal('news', (_t, p) => seen.push(fromUtf8(p)));
     try {
       await publish(a.node, b.node.nodeId, 'news', [utf8('one'), utf8('two')], 10_000, { parent: formatTraceparent({ traceId: T, spanId: AGENT }) });
-      await until(() => seen.length === 2);
+      await vi.waitFor(() => expect(seen).toHaveLength(2), { timeout: 10_000 });
       expect(seen).toEqual(['one', 'two']);
       const pub = a.node.tracer.byTrace(T).find((s) => s.name === 'event.publish')!;
       expect(pub).toMatchObject({ parentId: AGENT, kind: 'client' });
-      await until(() => b.node.tracer.byTrace(T).filter((s) => s.name === 'event.route').length === 2);
+      await vi.waitFor(() => expect(b.node.tracer.byTrace(T).filter((s) => s.name === 'event.route')).toHaveLength(2), { timeout: 10_000 });
       for (const r of b.node.tracer.byTrace(T).filter((s) => s.name === 'event.route')) expect(r).toMatchObject({ parentId: pub.spanId, attrs: { 'event.topic': 'news', 'event.delivered': 1 } });
     } finally {
       off();
@@ -95,7 +95,7 @@ describe('service spans and trace context', () => {
     const data = utf8('echo me');
     expect(await echo(a.node, b.node.nodeId, data, 10_000, { parent: formatTraceparent({ traceId: T, spanId: AGENT }) })).toEqual(data);
     expect(named(a.node.tracer.list(), 'echo')).toMatchObject({ parentId: AGENT, attrs: { 'echo.bytes': 7 } });
-    await until(() => b.node.tracer.list().some((s) => s.name === 'echo.serve'));
+    await vi.waitFor(() => expect(b.node.tracer.list().map((s) => s.name)).toContain('echo.serve'), { timeout: 10_000 });
   });
 
   it('a tracer switched off records nothing and sends no trace frame', async () => {
@@ -107,7 +107,7 @@ describe('service spans and trace context', () => {
       expect((await sendMessage(off, c.node.nodeId, 'TEXT', 'quiet')).reply).toBe('ACK TEXT 5 bytes');
       expect(off.tracer.list()).toEqual([]);
       // Only the receiver's own spans (stream, data.receive), in a trace of its own.
-      await until(() => c.node.tracer.list().some((s) => s.name === 'data.receive'));
+      await vi.waitFor(() => expect(c.node.tracer.list().map((s) => s.name)).toContain('data.receive'), { timeout: 10_000 });
       const recv = c.node.tracer.list().find((s) => s.name === 'data.receive')!;
       expect(recv.parentId).toBeUndefined();
       expect(c.node.tracer.size).toBeGreaterThan(before);
