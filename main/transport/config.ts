@@ -57,7 +57,15 @@ export interface TransportConfig {
    * drivers that flush.
    */
   readonly ackBatching: boolean;
+  /**
+   * Congestion controller: 'reno' (loss-based, halves the window on every loss, no pacing) or 'bbr'
+   * (model-based: paces at the measured bottleneck rate, keeps its window on random loss; bbr.ts).
+   */
+  readonly congestion: CongestionAlgorithm;
 }
+
+export const CONGESTION_ALGORITHMS = ['reno', 'bbr'] as const;
+export type CongestionAlgorithm = (typeof CONGESTION_ALGORITHMS)[number];
 
 export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = Object.freeze({
   mss: 4096,
@@ -89,6 +97,7 @@ export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = Object.freeze({
   answerKeepalive: true,
   manualConsume: false,
   ackBatching: false,
+  congestion: 'reno',
 });
 
 const BOOL_KEYS = new Set<keyof TransportConfig>(['answerKeepalive', 'manualConsume', 'ackBatching']);
@@ -96,11 +105,15 @@ const BOOL_KEYS = new Set<keyof TransportConfig>(['answerKeepalive', 'manualCons
 /** Defaults overridden by `partial`; throws `invalid_argument` on a bad value or unknown key. */
 export function makeTransportConfig(partial?: Partial<TransportConfig>): TransportConfig {
   if (partial === undefined) return DEFAULT_TRANSPORT_CONFIG;
-  const out: Record<string, number | boolean> = { ...DEFAULT_TRANSPORT_CONFIG };
+  const out: Record<string, number | boolean | string> = { ...DEFAULT_TRANSPORT_CONFIG };
   for (const [k, v] of Object.entries(partial)) {
     if (!(k in DEFAULT_TRANSPORT_CONFIG)) throw new PilotError('invalid_argument', `unknown transport option ${k}`);
     if (v === undefined) continue;
-    if (BOOL_KEYS.has(k as keyof TransportConfig)) {
+    if (k === 'congestion') {
+      if (!(CONGESTION_ALGORITHMS as readonly unknown[]).includes(v)) {
+        throw new PilotError('invalid_argument', `transport option congestion must be one of ${CONGESTION_ALGORITHMS.join(', ')}, got ${String(v)}`);
+      }
+    } else if (BOOL_KEYS.has(k as keyof TransportConfig)) {
       if (typeof v !== 'boolean') throw new PilotError('invalid_argument', `transport option ${k} must be a boolean`);
     } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new PilotError('invalid_argument', `transport option ${k} must be a non-negative number, got ${String(v)}`);

@@ -4,10 +4,15 @@
  * what is lost and tells the controller, the controller decides the window. Pure and synchronous; no
  * allocation per call (it runs for every ACK).
  *
- * `RenoController` is the one implementation today; a CUBIC- or BBR-style controller implements the
- * same interface and is chosen where the connection builds its parts (StreamConnection's constructor).
+ * Two implementations, chosen by the transport config's `congestion` key (`makeCongestionController`,
+ * called where the connection builds its parts): `RenoController` below (loss-based: halves on every
+ * loss) and `BbrController` (bbr.ts: model-based, paces at the measured bottleneck rate and does not
+ * back off on random loss). A controller may ask for pacing (`pacingRate`); the sender then spreads
+ * its transmissions (pacing.ts) and the connection's deadline includes the next pacing slot.
  */
+import { BbrController } from './bbr';
 import type { TransportConfig } from './config';
+import type { RateSample } from './delivery-rate';
 
 export interface CongestionController {
   /** Congestion window, bytes. */
@@ -40,6 +45,18 @@ export interface CongestionController {
    * earlier timeout's recovery is still going on (no cumulative ACK reached its recovery point).
    */
   onRto(flight: number, repeated: boolean): void;
+  /** Pacing rate, bytes per ms (Infinity: no pacing; the window alone decides). */
+  readonly pacingRate: number;
+  /**
+   * Once per ACK, after the scoreboard, loss detection and the RTT estimate were updated: the
+   * ACK's delivery-rate sample, its RTT sample (`rtt`, ms; Infinity when it had none), the pipe.
+   */
+  onAckSample(rs: RateSample, rtt: number, pipe: number, now: number): void;
+}
+
+/** The controller the config asks for. */
+export function makeCongestionController(config: TransportConfig, segmentSize: number): CongestionController {
+  return config.congestion === 'bbr' ? new BbrController(config, segmentSize) : new RenoController(config, segmentSize);
 }
 
 /**
@@ -52,6 +69,7 @@ export interface CongestionController {
 export class RenoController implements CongestionController {
   cwnd: number;
   ssthresh: number;
+  readonly pacingRate = Infinity;
   private readonly segmentSize: number;
   private readonly maxCwnd: number;
 
@@ -85,6 +103,10 @@ export class RenoController implements CongestionController {
   onRto(flight: number, repeated: boolean): void {
     if (!repeated) this.ssthresh = this.half(flight);
     this.cwnd = this.segmentSize;
+  }
+
+  onAckSample(): void {
+    // window-based: the cumulative ACK (onAck) is all it needs
   }
 
   /** Half of what was really in flight (at most cwnd), at least 2 segments. */

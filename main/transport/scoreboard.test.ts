@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeTransportConfig } from './config';
+import { RateSampler } from './delivery-rate';
 import { Rack } from './rack';
 import { RttEstimator } from './rtt';
 import { Scoreboard } from './scoreboard';
@@ -11,7 +12,7 @@ const cfg = makeTransportConfig();
 function board(n: number): { sb: Scoreboard; rack: Rack; rtt: RttEstimator; seq: (i: number) => number } {
   const rtt = new RttEstimator(cfg);
   const rack = new Rack(cfg, SEG, rtt);
-  const sb = new Scoreboard(rack);
+  const sb = new Scoreboard(rack, new RateSampler());
   const seq = (i: number): number => 1 + i * SEG;
   for (let i = 0; i < n; i++) sb.add(seq(i), seq(i + 1), new Uint8Array(SEG), i);
   sb.highSack = 1;

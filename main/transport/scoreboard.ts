@@ -5,6 +5,7 @@
  * Deliveries (cumulative or SACKed) are reported to RACK. No I/O; the sender decides what to send.
  */
 import type { SackBlock } from '../wire/sack';
+import type { RateSampler } from './delivery-rate';
 import type { Rack } from './rack';
 import { seqAfter, seqBefore, seqDiff } from './seq';
 
@@ -19,6 +20,11 @@ export interface TxSeg {
   sacked: boolean;
   /** Deemed lost and not yet retransmitted (not counted in `pipe`). */
   lost: boolean;
+  // delivery-rate snapshot at the last transmission (delivery-rate.ts)
+  dlv: number;
+  dlvAt: number;
+  firstAt: number;
+  appLimited: boolean;
 }
 
 export class Scoreboard {
@@ -40,9 +46,11 @@ export class Scoreboard {
   /** Segments deemed lost, each time one was (stats). */
   lostMarked = 0;
   private readonly rack: Rack;
+  private readonly rate: RateSampler;
 
-  constructor(rack: Rack) {
+  constructor(rack: Rack, rate: RateSampler) {
     this.rack = rack;
+    this.rate = rate;
   }
 
   /** Number of outstanding segments. */
@@ -52,7 +60,9 @@ export class Scoreboard {
 
   /** A new segment was sent. */
   add(seq: number, end: number, payload: Uint8Array, now: number): void {
-    this.q.push({ seq, end, payload, sentAt: now, attempts: 1, sacked: false, lost: false });
+    const s: TxSeg = { seq, end, payload, sentAt: now, attempts: 1, sacked: false, lost: false, dlv: 0, dlvAt: 0, firstAt: 0, appLimited: false };
+    this.rate.onSend(s, now, this.head === this.q.length);
+    this.q.push(s);
     this.unackedBytes += payload.length;
     this.pipe += payload.length;
   }
@@ -67,6 +77,7 @@ export class Scoreboard {
     if (s.attempts === 1) this.retxOutstanding++;
     s.attempts++;
     s.sentAt = now;
+    this.rate.onSend(s, now, false);
   }
 
   /** Removes the segments the cumulative ACK `ack` covers (every one ends at or below it). */
@@ -86,6 +97,7 @@ export class Scoreboard {
         else this.pipe -= s.payload.length;
         if (s.attempts === 1 && seqBefore(s.end, highBefore)) rack.reorderSeen = true; // a hole filled late
         rack.delivered(s, now);
+        this.rate.onDelivered(s, now);
       }
       if (s.attempts > 1) {
         this.retxOutstanding--;
@@ -135,6 +147,7 @@ export class Scoreboard {
         }
         if (s.attempts === 1 && seqBefore(s.end, highBefore)) rack.reorderSeen = true;
         rack.delivered(s, now);
+        this.rate.onDelivered(s, now);
         if (seqAfter(s.end, this.highSack)) this.highSack = s.end;
       }
     }

@@ -8,6 +8,8 @@
 import type { TransportConfig } from './config';
 import type { CongestionController } from './congestion';
 import type { StreamContext } from './context';
+import type { RateSampler } from './delivery-rate';
+import { Pacer } from './pacing';
 import type { Rack } from './rack';
 import type { Receiver } from './receiver';
 import { RECOVERY_NONE, type LossRecovery } from './recovery';
@@ -30,6 +32,8 @@ export class Sender {
   peerWindowBytes = 0;
   /** Next zero-window probe (NONE: none armed). */
   probeAt = NONE;
+  /** Data waits only for the pacer: pump again at this time (NONE: not pacing-limited). */
+  paceAt = NONE;
   private probeInterval: number;
   private pend: Uint8Array[] = [];
   private pendHead = 0;
@@ -45,8 +49,18 @@ export class Sender {
   private readonly rack: Rack;
   private readonly lr: LossRecovery;
   private readonly cc: CongestionController;
+  private readonly rate: RateSampler;
+  private readonly pacer: Pacer;
 
-  constructor(ctx: StreamContext, rx: Receiver, sb: Scoreboard, rack: Rack, lr: LossRecovery, cc: CongestionController) {
+  constructor(
+    ctx: StreamContext,
+    rx: Receiver,
+    sb: Scoreboard,
+    rack: Rack,
+    lr: LossRecovery,
+    cc: CongestionController,
+    rate: RateSampler,
+  ) {
     this.ctx = ctx;
     this.config = ctx.config;
     this.segmentSize = ctx.segmentSize;
@@ -55,6 +69,8 @@ export class Sender {
     this.rack = rack;
     this.lr = lr;
     this.cc = cc;
+    this.rate = rate;
+    this.pacer = new Pacer(ctx.segmentSize);
     this.probeInterval = ctx.config.probeInitialMs;
   }
 
@@ -79,27 +95,39 @@ export class Sender {
     return this.sb.pipe >= this.cc.cwnd || this.peerWindowFull();
   }
 
-  /** The peer's advertised window (slots × MSS bytes, as the reference counts it; 0 = no limit) is used up. */
+  /**
+   * The peer's advertised window (slots × MSS bytes, as the reference counts it; 0 = no limit) is used
+   * up: in bytes, or in segments (each outstanding segment may take one of the receiver's slots, also
+   * when it is shorter than the MSS: beyond them it drops what arrives above a hole).
+   */
   private peerWindowFull(): boolean {
-    return this.peerWindowBytes > 0 && this.inFlight() >= this.peerWindowBytes;
+    const w = this.peerWindowBytes;
+    return w > 0 && (this.inFlight() >= w || this.sb.size * this.config.mss >= w);
   }
 
   /**
-   * Sends while the window gate allows: segments deemed lost first, then queued data (Nagle for the
-   * sub-MSS remainder; `finWait`: flush it). Returns true when nothing is left to send or to be
+   * Sends while the window gate and the pacer allow: segments deemed lost first, then queued data
+   * (Nagle for the sub-MSS remainder; `finWait`: flush it). Returns true when nothing is left to send or to be
    * acknowledged and `finWait` (the FIN is due).
    */
   pump(now: number, finWait: boolean): boolean {
     const c = this.config;
     const mss = this.segmentSize;
     const sb = this.sb;
+    const pacer = this.pacer;
+    const rate = this.cc.pacingRate;
+    let paced = false;
     // segments deemed lost go first, while the network has room (pipe < cwnd)
     while (sb.lostCount > 0 && sb.pipe < this.cc.cwnd) {
+      if (!pacer.ready(now, rate)) {
+        paced = true;
+        break;
+      }
       const s = sb.nextLost(this.sndUna);
       if (s === undefined || s.attempts >= c.maxTransmissions) break; // the RTO decides about it
       this.resend(s, now);
     }
-    while (this.pendingBytes > 0) {
+    while (!paced && this.pendingBytes > 0) {
       const inFlight = this.inFlight();
       if (this.windowClosed()) {
         if (this.probeAt === NONE) this.probeAt = now + this.probeInterval;
@@ -115,12 +143,19 @@ export class Sender {
         if (this.nagleSince === NONE) this.nagleSince = now;
         break;
       }
+      if (!pacer.ready(now, rate)) {
+        paced = true;
+        break;
+      }
       this.sendNew(this.take(len), now);
     }
+    this.paceAt = paced ? pacer.nextAt : NONE;
     if (this.pendingBytes === 0) {
       this.nagleSince = NONE;
       this.probeAt = NONE;
       this.probeInterval = c.probeInitialMs;
+      // the window is open and nothing waits: rate samples from here on say less than the path can do
+      if (sb.pipe < this.cc.cwnd && sb.lostCount === 0) this.rate.markAppLimited(sb.pipe);
       return finWait && sb.head === sb.q.length;
     }
     return false;
@@ -174,6 +209,7 @@ export class Sender {
     this.lr.lastDataTxAt = now;
     this.sndNxt = end;
     this.bytesSent += payload.length;
+    this.pacer.sent(payload.length, now, this.cc.pacingRate);
     this.ctx.lastActivity = now;
     this.rx.piggybacked();
     this.ctx.emit(FLAG_ACK, seq, this.rx.rcvNxt, this.rx.windowField(), payload);
@@ -184,6 +220,7 @@ export class Sender {
     this.sb.resent(s, now);
     this.lr.lastDataTxAt = now;
     this.retransmits++;
+    this.pacer.sent(s.payload.length, now, this.cc.pacingRate);
     this.rx.piggybacked();
     this.ctx.emit(FLAG_ACK, s.seq, this.rx.rcvNxt, this.rx.windowField(), s.payload);
   }
@@ -298,5 +335,7 @@ export class Sender {
     this.pendingBytes = 0;
     this.nagleSince = NONE;
     this.probeAt = NONE;
+    this.paceAt = NONE;
+    this.pacer.reset();
   }
 }

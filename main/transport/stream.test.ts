@@ -786,7 +786,7 @@ describe('re-entrancy', () => {
 });
 
 describe('segment size below the MSS', () => {
-  it('cuts data into segments of segmentSize while the window unit stays the MSS', () => {
+  it('cuts data into segments of segmentSize; the window counts MSS bytes and, stricter, segments', () => {
     const sent: Segment[] = [];
     const conn = new StreamConnection({
       localPort: 49152,
@@ -802,10 +802,13 @@ describe('segment size below the MSS', () => {
     sent.length = 0;
     conn.write(bytes(10_000), 0);
     const data = sent.filter((s) => s.payload.length > 0);
-    // The gate admits a segment while bytes in flight < window (transport.md §5.2): 8160 < 8192 lets
-    // a 7th go, then 9520 ≥ 8192 stops the sender.
-    expect(data.map((s) => s.payload.length)).toEqual([1360, 1360, 1360, 1360, 1360, 1360, 1360]);
-    expect(data.map((s) => s.seq)).toEqual([1, 1361, 2721, 4081, 5441, 6801, 8161]);
+    // transport.md §5.2 admits a segment while bytes in flight < window × 4096 (8160 < 8192 would let
+    // a 7th go), but the receiver holds one segment per slot whatever its length: 2 slots, 2 segments
+    // (a deliberate difference: more would be dropped above a hole).
+    expect(data.map((s) => s.payload.length)).toEqual([1360, 1360]);
+    expect(data.map((s) => s.seq)).toEqual([1, 1361]);
+    conn.receive(seg(FLAG_ACK, 1, 1 + 1360, 2), 1); // one acknowledged: one more
+    expect(sent.filter((s) => s.payload.length > 0).map((s) => s.seq)).toEqual([1, 1361, 2721]);
   });
 
   it('rejects a segment size above the MSS', () => {

@@ -30,7 +30,10 @@
  *  - quick ACKs: after out-of-order data the receiver acknowledges the next 16 in-order segments at
  *    once (receiver.ts).
  *  - timers are exact deadlines instead of a 100 ms tick / 15 s sweep (keepalive at exactly 30 s).
- *  - the advertised window is never 0 (would mean "no limit"), at least 1 slot.
+ *  - the advertised window is never 0 (would mean "no limit"), at least 1 slot; the sender also keeps
+ *    at most one outstanding segment per slot of the peer's window (segments shorter than the MSS
+ *    would otherwise overflow the receiver's slots above a hole).
+ *  - congestion control is chosen by the config (`congestion`: Reno-like, or BBR-style with pacing).
  *  - a peer keepalive (empty ACK, window 0, nothing outstanding) is answered once per 15 s so that the
  *    peer's idle timer is refreshed too.
  *
@@ -42,15 +45,18 @@
  *  - receiver.ts: delivery, out-of-order reassembly, SACK blocks, delayed/quick ACKs, our window;
  *  - loss recovery: scoreboard.ts (SACK scoreboard, pipe), rack.ts (RACK loss detection, RTT samples),
  *    recovery.ts (recovery phases, duplicate ACKs, tail-loss-probe and RTO timers), rtt.ts (RTO);
- *  - congestion.ts: the CongestionController interface and today's Reno-like controller;
+ *  - congestion.ts: the CongestionController interface, the Reno-like controller and the choice
+ *    (config `congestion`); bbr.ts: the model-based one; delivery-rate.ts: its rate samples;
+ *    pacing.ts: the pacer (a deadline of the connection while data waits for it);
  *  - context.ts: what they share (settings, segments out, queued data/events, activity time).
  */
 import { PilotError } from '../../shared/errors';
 import type { Address } from '../../shared/address';
 import { decodeSack } from '../wire/sack';
 import { makeTransportConfig, type TransportConfig } from './config';
-import { RenoController, type CongestionController } from './congestion';
+import { makeCongestionController, type CongestionController } from './congestion';
 import { StreamContext } from './context';
+import { RateSampler } from './delivery-rate';
 import { Rack } from './rack';
 import { Receiver } from './receiver';
 import { LossRecovery } from './recovery';
@@ -94,6 +100,7 @@ export class StreamConnection {
   private readonly lr: LossRecovery;
   private readonly rtt: RttEstimator;
   private readonly cc: CongestionController;
+  private readonly rate: RateSampler;
 
   // ---- timers / lifecycle
   private synAt = NONE;
@@ -128,13 +135,14 @@ export class StreamConnection {
     if (!Number.isInteger(seg) || seg < 64 || seg > c.mss) throw new PilotError('invalid_argument', `segmentSize must be 64..${c.mss}`);
     this.segmentSize = seg;
     this.ctx = new StreamContext(this, opts.hooks, c, seg, opts.now);
-    this.cc = new RenoController(c, seg);
+    this.cc = makeCongestionController(c, seg);
     this.rtt = new RttEstimator(c);
     this.rack = new Rack(c, seg, this.rtt);
-    this.sb = new Scoreboard(this.rack);
+    this.rate = new RateSampler();
+    this.sb = new Scoreboard(this.rack, this.rate);
     this.lr = new LossRecovery(c, this.sb, this.rack, this.rtt, this.cc);
     this.rx = new Receiver(this.ctx);
-    this.tx = new Sender(this.ctx, this.rx, this.sb, this.rack, this.lr, this.cc);
+    this.tx = new Sender(this.ctx, this.rx, this.sb, this.rack, this.lr, this.cc, this.rate);
     this.synRto = c.synRtoMs;
     this.createdAt = opts.now;
     this._state = opts.role === 'initiator' ? 'CLOSED' : 'LISTEN';
@@ -494,6 +502,7 @@ export class StreamConnection {
     const sack = payload.length > 0 ? decodeSack(payload) : undefined;
     const unaBefore = tx.sndUna;
     this.rack.beginAck();
+    this.rate.beginAck();
     // only an ACK without payload is a duplicate (SACK-carrying ACKs are judged by the scoreboard)
     if (seg.ack !== 0 && tx.onAck(seg.ack, payload.length === 0, now) && this._state === 'ESTABLISHED' && tx.drainDue()) {
       this.ctx.queueEvent({ type: 'drain' });
@@ -522,6 +531,7 @@ export class StreamConnection {
       // attaches SACK when it has out-of-order data); data segments carry no SACK, so they say less.
       this.rack.endAck(sack !== undefined ? sack.length < 4 : payload.length === 0);
       tx.detectLosses(now);
+      this.cc.onAckSample(this.rate.endAck(this.rack.minRtt), this.rack.ackRtt, sb.pipe, now);
       this.pump(now);
     }
   }
@@ -616,6 +626,7 @@ export class StreamConnection {
       if (ptoAt !== NONE && now >= ptoAt) tx.tailLossProbe(now);
     }
     if (tx.probeAt !== NONE && now >= tx.probeAt) tx.probe(now); // zero-window probe
+    if (tx.paceAt !== NONE && now >= tx.paceAt) this.pump(now); // the pacer lets the next segment go
     if (tx.nagleSince !== NONE && now - tx.nagleSince >= c.nagleMs) this.pump(now);
     if (this._state === 'ESTABLISHED') {
       if (now - this.ctx.lastActivity >= c.idleTimeoutMs) {
@@ -681,6 +692,7 @@ export class StreamConnection {
         const rackAt = this.rack.timerAt;
         if (rackAt !== NONE && rackAt < d) d = rackAt;
         if (tx.probeAt !== NONE && tx.probeAt < d) d = tx.probeAt;
+        if (tx.paceAt !== NONE && tx.paceAt < d) d = tx.paceAt;
         // the Nagle timer only matters while the window lets data out (else the next ACK pumps)
         if (tx.nagleSince !== NONE && tx.nagleSince + this.config.nagleMs < d && !tx.windowClosed()) {
           d = tx.nagleSince + this.config.nagleMs;
