@@ -131,11 +131,11 @@ export class Gateway {
 
   unmap(ip: string): Promise<Mapping> {
     return this.serial(async () => {
-      const m = this.table.lookup(ip);
-      if (m === undefined) this.table.unmap(ip); // throws the not-found / invalid error
-      const mapping = { localIp: ip, pilotAddr: m as string };
+      const pilotAddr = this.table.lookup(ip);
+      // Not mapped (or not an IP): the table's unmap throws the error that says which.
+      if (pilotAddr === undefined) return this.table.unmap(ip);
       await this.release(ip);
-      return mapping;
+      return { localIp: ip, pilotAddr };
     });
   }
 
