@@ -5,7 +5,7 @@
  *   bb.registryAddress; bb.beaconAddress; bb.status(); await bb.close();
  */
 import { PilotError } from '../../shared/errors';
-import { getCrypto, verifyText, type CryptoBackend } from '../crypto';
+import { getCrypto, type CryptoBackend } from '../crypto';
 import { systemClock, type Clock } from '../util/clock';
 import type { Logger } from '../util/log';
 import { BeaconServer, type BeaconServerOptions, type BeaconStats } from './beacon-server';
@@ -13,6 +13,7 @@ import { RegistryServer, type ConnectionRateLimit, type RegistryServerStats } fr
 import { RegistryState, type SnapshotJson, type VerifyFn } from './registry-state';
 import { FileStore, MemoryStore, type Store, type StoreStats } from './store';
 import { startNetcheckReflector, type NetcheckReflector } from './netcheck-reflector';
+import { makeCachedVerifier } from './verify-cache';
 
 export type HostPort = { host: string; port: number };
 
@@ -85,8 +86,9 @@ export function parseHostPort(v: string | HostPort): HostPort {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+/** The registry's signature check: a directory-sized key cache over the native backend (verify-cache.ts). */
 export function makeVerifier(backend: CryptoBackend): VerifyFn {
-  return (pub, text, sig) => verifyText(backend, pub, text, sig);
+  return makeCachedVerifier(backend).verify;
 }
 
 export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
