@@ -116,8 +116,8 @@ class Backbone {
 }
 
 /** Starts bench/fleet-backbone.ts; resolves with its readiness line. */
-export async function startBenchBackbone(dataDir: string, extra: string[] = []): Promise<{ bb: Backbone; ready: { registry: string; beacon: string; pid: number; restoreMs: number; nodes: number } }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fleet-backbone.ts'), '--data', dataDir, ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startBenchBackbone(dataDir: string, extra: string[] = [], nodeArgs: string[] = []): Promise<{ bb: Backbone; ready: { registry: string; beacon: string; pid: number; restoreMs: number; nodes: number } }> {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(here, 'fleet-backbone.ts'), '--data', dataDir, ...extra], { stdio: ['pipe', 'pipe', 'inherit'] });
   const bb = new Backbone(proc);
   const ready = JSON.parse(await bb.next()) as { registry: string; beacon: string; pid: number; restoreMs: number; nodes: number };
   return { bb, ready };
