@@ -9,6 +9,7 @@
  */
 import { PilotError } from '../../../shared/errors';
 import { createLogger, jsonLineSink } from '../../util/log';
+import { installProcessGuard } from '../../util/process-guard';
 import { pilotHome } from '../../daemon/paths';
 import { LoopbackAddresses } from '../../gateway/addresses';
 import { controlRequest, GATEWAY_NOT_RUNNING_HINT } from '../../gateway/control';
@@ -52,10 +53,13 @@ export async function gatewayStart(ctx: CommandContext): Promise<CommandResult> 
   });
   const log = createLogger({ level: 'info', sinks: [jsonLineSink((l) => process.stderr.write(l))], fields: { component: 'gateway', pid: process.pid } });
   const gw = await Gateway.start({ home: pilotHome(ctx.env), subnet, ports, dialer: ipcDialer(socket), addresses: new LoopbackAddresses(), log });
+  // A fatal error still removes the addresses (bounded); a kill -9 leaves them to the state file.
+  const guard = installProcessGuard(log, { onFatal: () => gw.stop(), fatalStopMs: 5000 });
   const mappings: Mapping[] = [];
   try {
     for (const t of targets) mappings.push(await gw.map(t.address));
   } catch (e) {
+    guard.dispose();
     await gw.stop();
     throw e;
   }
@@ -63,7 +67,11 @@ export async function gatewayStart(ctx: CommandContext): Promise<CommandResult> 
   if (ctx.json) ctx.out(okEnvelope(data) + '\n');
   else ctx.out([...mappings.map((m) => `mapped ${line(m)}`), `gateway running (subnet ${gw.subnet}, ports ${gw.ports.join(',')}; Ctrl-C to stop)`].join('\n') + '\n');
   await ctx.interrupted;
-  await gw.stop();
+  try {
+    await gw.stop();
+  } finally {
+    guard.dispose();
+  }
   return { data: {}, printed: true };
 }
 
