@@ -119,7 +119,7 @@ export async function runCli(argv: string[], io: RunIo): Promise<number> {
 
   const impl = IMPLEMENTATIONS[spec.name];
   if (!impl) {
-    return fail(new PilotError('unavailable', `pilotctl ${spec.name} is not built yet`, 'see the README section "What exists today"'));
+    return fail(new PilotError('unavailable', `pilotctl ${spec.name} is not built yet`, 'pilotctl --help marks the commands this build does not run yet; the README section "What pilotctl does" lists what it does'));
   }
   const interrupted = io.interrupted ?? new Promise<void>(() => undefined);
   const ctx: CommandContext = {
