@@ -204,3 +204,22 @@ describe('gateway (no root: 127.77.0.0/16, recorded addresses)', () => {
     await expect(Gateway.start({ home: h2, dialer: peer.dialer, addresses, log: silentLogger })).rejects.toMatchObject({ code: 'already_exists' });
   });
 });
+
+describe('gateway control socket', () => {
+  it('answers a malformed or unknown request with invalid_argument and keeps serving', async () => {
+    const { paths } = await setup();
+    const raw = (line: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = net.createConnection({ path: paths.control }, () => s.write(line + '\n'));
+        let buf = '';
+        s.setEncoding('utf8');
+        s.on('data', (c: string) => (buf += c));
+        s.on('end', () => resolve(buf));
+        s.on('error', reject);
+      });
+    expect(JSON.parse(await raw('not json'))).toMatchObject({ status: 'error', code: 'invalid_argument' });
+    expect(JSON.parse(await raw('{"op":"format-disk"}'))).toMatchObject({ status: 'error', code: 'invalid_argument' });
+    expect(JSON.parse(await raw('{"op":"map","addr":"not-an-address"}'))).toMatchObject({ status: 'error', code: 'invalid_argument' });
+    expect(await controlRequest(paths.control, { op: 'list' })).toEqual([]);
+  });
+});

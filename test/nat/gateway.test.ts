@@ -11,6 +11,7 @@ import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import http from 'node:http';
 import { Duplex } from 'node:stream';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { Lab, checkPreconditions, type LabProcess } from './lab';
 import { PilotFleet, PILOTCTL } from './pilot-tools';
 import type { IpcConn } from '../../main/daemon/client';
@@ -74,7 +75,15 @@ describe.runIf(ok)('gateway: curl through a mapped local IP to a peer’s HTTP s
   let fleet: PilotFleet;
   let aAddr = '';
   const served: string[] = [];
+  // 6 MB of fixed pseudo-random bytes for /big (many stream windows and IPC frames both ways).
+  const big = createHash('sha256').update('gateway').digest();
+  const bigBody = Buffer.concat(Array.from({ length: (6 << 20) / 32 }, (_, i) => createHash('sha256').update(big).update(String(i)).digest()));
   const server = http.createServer((req, res) => {
+    if (req.url === '/big') {
+      res.writeHead(200, { 'content-length': bigBody.length });
+      res.end(bigBody);
+      return;
+    }
     served.push(req.url ?? '');
     const body = `hello from node a: ${req.method} ${req.url}\n`;
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
@@ -127,6 +136,9 @@ describe.runIf(ok)('gateway: curl through a mapped local IP to a peer’s HTTP s
     // A second request on a new connection (a new Pilot stream).
     expect((await curlGet('http://10.4.0.1:8080/again')).stdout).toBe('hello from node a: GET /again\n');
     expect(served).toEqual(['/hello?x=1', '/again']);
+    // A larger body arrives intact (curl hashes nothing itself: sha256sum in b's namespace does).
+    const sum = await lab.exec('b', 'sh', ['-c', 'curl -sS --fail --max-time 60 http://10.4.0.1:8080/big | sha256sum'], 90_000);
+    expect(sum.stdout.split(' ')[0]).toBe(createHash('sha256').update(bigBody).digest('hex'));
 
     // Mapping the same address again gives its existing IP (as the reference's table does).
     const again = await fleet.pilotctl('b', ['gateway', 'map', aAddr]);
