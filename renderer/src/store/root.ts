@@ -7,6 +7,8 @@ import { create } from 'zustand';
 import type { RootAction } from './actions';
 import { connectionReducer } from './connection/reducer';
 import { initialConnectionState, type ConnectionState } from './connection/state';
+import { fleetReducer } from './fleet/reducer';
+import { initialFleetState, type FleetState } from './fleet/state';
 import { groupsReducer } from './groups/reducer';
 import { initialGroupsState, type GroupsState } from './groups/state';
 import { logsReducer } from './logs/reducer';
@@ -31,6 +33,7 @@ export interface RootState {
   logs: LogsState;
   trust: TrustSliceState;
   netcheck: NetcheckState;
+  fleet: FleetState;
 }
 
 export const initialRootState: RootState = {
@@ -42,6 +45,7 @@ export const initialRootState: RootState = {
   logs: initialLogsState,
   trust: initialTrustState,
   netcheck: initialNetcheckState,
+  fleet: initialFleetState,
 };
 
 export function rootReducer(s: RootState, a: RootAction): RootState {
@@ -54,6 +58,7 @@ export function rootReducer(s: RootState, a: RootAction): RootState {
     logs: logsReducer(s.logs, a),
     trust: trustReducer(s.trust, a),
     netcheck: netcheckReducer(s.netcheck, a),
+    fleet: fleetReducer(s.fleet, a),
   };
   for (const k of Object.keys(next) as (keyof RootState)[]) if (next[k] !== s[k]) return next;
   return s;

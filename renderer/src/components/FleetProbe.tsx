@@ -1,0 +1,56 @@
+/**
+ * A probe between two fleet members from the console: member A pings member B (fleet.probe; A must
+ * trust the console's node to take the request). Shows the RTTs or the refusal with its hint.
+ */
+import { useEffect, useState } from 'react';
+import type { FleetMemberView } from '../../../shared/contract';
+import { probePair } from '../app/fleet-commands';
+import { formatMs } from '../lib/format';
+import { memberName, selectFleet } from '../store/fleet/selectors';
+import { probeKey } from '../store/fleet/state';
+import { useStore } from '../store/root';
+
+export function FleetProbe({ members, pick }: { members: FleetMemberView[]; pick?: { a: number; b: number } | undefined }): React.JSX.Element {
+  const [from, setFrom] = useState<number>(pick?.a ?? members[0]?.nodeId ?? 0);
+  const [to, setTo] = useState<number>(pick?.b ?? members[1]?.nodeId ?? 0);
+  useEffect(() => {
+    if (!pick) return;
+    setFrom(pick.a);
+    setTo(pick.b);
+  }, [pick]);
+  const probe = useStore((s) => selectFleet(s).probes[probeKey(from, to)]);
+  const sel = (value: number, set: (n: number) => void, testId: string): React.JSX.Element => (
+    <select className="select" value={value} onChange={(e) => set(Number(e.target.value))} data-testid={testId}>
+      {members.map((m) => (
+        <option key={m.nodeId} value={m.nodeId}>
+          {memberName(m, m.nodeId)}
+        </option>
+      ))}
+    </select>
+  );
+  return (
+    <div className="panel-b" data-testid="fleet-probe">
+      <div className="toolbar">
+        <span className="muted">Probe from</span>
+        {sel(from, setFrom, 'probe-from')}
+        <span className="muted">to</span>
+        {sel(to, setTo, 'probe-to')}
+        <button className="btn small primary" disabled={from === to || probe?.status === 'running'} onClick={() => void probePair(from, to)} data-testid="probe-button">
+          {probe?.status === 'running' ? 'Probing…' : 'Ping'}
+        </button>
+      </div>
+      {probe?.status === 'done' && (
+        <p data-testid="probe-result" data-rtt-ms={probe.value.stats.medianMs ?? ''} data-path={probe.value.path ?? ''}>
+          {probe.value.stats.received}/{probe.value.stats.sent} replies, median <b>{formatMs(probe.value.stats.medianMs)}</b> (min {formatMs(probe.value.stats.minMs)}, max {formatMs(probe.value.stats.maxMs)}) over {probe.value.path ?? 'no tunnel'}
+          {probe.value.errors.length ? <span className="err-text"> — {probe.value.errors[0]}</span> : null}
+        </p>
+      )}
+      {probe?.status === 'failed' && (
+        <p className="err-text" data-testid="probe-error">
+          {probe.error.message}
+          {probe.error.hint ? <span className="muted"> — {probe.error.hint}</span> : null}
+        </p>
+      )}
+    </div>
+  );
+}
