@@ -14,13 +14,15 @@ import { GroupsView } from './views/GroupsView';
 import { LogsView } from './views/LogsView';
 import { NodeView } from './views/NodeView';
 import { PeerView } from './views/PeerView';
+import { TasksView } from './views/TasksView';
 import { TracesView } from './views/TracesView';
 
-const TITLES: Record<Route['view'], string> = { fleet: 'Fleet', node: 'Node', peer: 'Peer', groups: 'Groups', traces: 'Traces', logs: 'Logs' };
+const TITLES: Record<Route['view'], string> = { fleet: 'Fleet', node: 'Node', peer: 'Peer', groups: 'Groups', tasks: 'Tasks', traces: 'Traces', logs: 'Logs' };
 
 function Sidebar({ route }: { route: Route }): React.JSX.Element {
   const peerCount = useStore((s) => Object.keys(s.peers.byId).length);
   const groupCount = useStore((s) => Object.keys(s.groups.byName).length);
+  const taskCount = useStore((s) => Object.keys(s.tasks.byId).length);
   const traceCount = useStore((s) => new Set(s.traces.spans.map((x) => x.traceId)).size);
   const entries = useStore(selectLogEntries);
   const errors = useMemo(() => countByLevel(entries).error, [entries]);
@@ -46,6 +48,9 @@ function Sidebar({ route }: { route: Route }): React.JSX.Element {
         </a>
         <a href={hrefOf({ view: 'groups' })} className={active('groups')} data-testid="nav-groups">
           Groups <span className="count">{groupCount}</span>
+        </a>
+        <a href={hrefOf({ view: 'tasks' })} className={active('tasks')} data-testid="nav-tasks">
+          Tasks <span className="count">{taskCount}</span>
         </a>
         <a href={hrefOf({ view: 'traces' })} className={active('traces')} data-testid="nav-traces">
           Traces <span className="count">{traceCount}</span>
@@ -98,6 +103,8 @@ function Body({ route }: { route: Route }): React.JSX.Element {
       return <PeerView key={route.nodeId} nodeId={route.nodeId} />;
     case 'groups':
       return <GroupsView {...(route.group ? { group: route.group } : {})} />;
+    case 'tasks':
+      return <TasksView />;
     case 'traces':
       return <TracesView {...(route.traceId ? { traceId: route.traceId } : {})} />;
     case 'logs':

@@ -52,7 +52,7 @@ afterEach(() => resetStore());
 
 describe('connectStore', () => {
   it('loads a snapshot each time the link opens and reports calls that fail', async () => {
-    const s = scripted({ 'peers.list': () => [peer(1), peer(2)], 'groups.list': () => [group('BACKBONE')], 'traces.list': () => [], 'logs.tail': () => [], 'trust.pending': () => [], 'trust.list': () => [] });
+    const s = scripted({ 'peers.list': () => [peer(1), peer(2)], 'groups.list': () => [group('BACKBONE')], 'traces.list': () => [], 'logs.tail': () => [], 'trust.pending': () => [], 'trust.list': () => [], 'tasks.list': () => [] });
     const off = connectStore(s.t);
     expect(getState().connection.status).toBe('connecting');
     s.open();

@@ -10,6 +10,7 @@ import { groupChanged, groupsLoaded } from '../store/groups/actions';
 import { logAppended, logsLoaded } from '../store/logs/actions';
 import { pathChanged, peerSeen, peersLoaded, trustChanged } from '../store/peers/actions';
 import { pingAnswered } from '../store/pings/actions';
+import { demoChanged, taskUpdated, tasksLoaded } from '../store/tasks/actions';
 import { spanEnded, spansLoaded } from '../store/traces/actions';
 import { trustListLoaded, trustPendingLoaded, trustRequested } from '../store/trust/actions';
 
@@ -34,6 +35,9 @@ export async function loadSnapshot(client: ConsoleTransport, opts: SyncOptions =
     client.call('trust.pending', {}).then((r) => trustPendingLoaded(r), (e: unknown) => reportFailure('trust.pending', e)),
     client.call('trust.list', {}).then((r) => trustListLoaded(r), (e: unknown) => reportFailure('trust.list', e)),
     client.call('traces.list', { limit: opts.spanLimit ?? 2000 }).then((s) => spansLoaded(s), (e: unknown) => reportFailure('traces.list', e)),
+    client.call('tasks.list', {}).then((t) => tasksLoaded(t), (e: unknown) => reportFailure('tasks.list', e)),
+    // A console without the demo workload answers available: false; an older node, not at all (quietly).
+    client.call('demo.status', {}).then((d) => demoChanged(d), () => undefined),
     client.call('logs.tail', { limit: opts.logLimit ?? 2000 }).then((l) => logsLoaded(l), (e: unknown) => reportFailure('logs.tail', e)),
   ];
   await Promise.all(jobs);
@@ -83,6 +87,8 @@ export function connectStore(client: ConsoleTransport, opts: SyncOptions = {}): 
     client.on('span.ended', (s) => spanEnded(s)),
     client.on('log', (l) => logAppended(l)),
     client.on('node.updated', (n) => nodeUpdated(n)),
+    client.on('task.updated', (t) => taskUpdated(t)),
+    client.on('demo.changed', (d) => demoChanged(d)),
     client.onStatus((status, detail) => {
       transportChanged(client.kind, status, detail);
       if (status === 'open') void loadSnapshot(client, opts);

@@ -4,6 +4,7 @@ export type Route =
   | { view: 'node' }
   | { view: 'peer'; nodeId: number }
   | { view: 'groups'; group?: string }
+  | { view: 'tasks' }
   | { view: 'traces'; traceId?: string }
   | { view: 'logs'; peer?: number };
 
@@ -19,6 +20,8 @@ export function parseRoute(hash: string): Route {
     }
     case 'groups':
       return arg ? { view: 'groups', group: arg } : { view: 'groups' };
+    case 'tasks':
+      return { view: 'tasks' };
     case 'traces':
       return arg ? { view: 'traces', traceId: arg } : { view: 'traces' };
     case 'logs': {
@@ -40,6 +43,8 @@ export function hrefOf(r: Route): string {
       return `#/peer/${r.nodeId}`;
     case 'groups':
       return r.group ? `#/groups/${encodeURIComponent(r.group)}` : '#/groups';
+    case 'tasks':
+      return '#/tasks';
     case 'traces':
       return r.traceId ? `#/traces/${encodeURIComponent(r.traceId)}` : '#/traces';
     case 'logs':

@@ -7,8 +7,6 @@ import { create } from 'zustand';
 import type { RootAction } from './actions';
 import { connectionReducer } from './connection/reducer';
 import { initialConnectionState, type ConnectionState } from './connection/state';
-import { fleetReducer } from './fleet/reducer';
-import { initialFleetState, type FleetState } from './fleet/state';
 import { groupsReducer } from './groups/reducer';
 import { initialGroupsState, type GroupsState } from './groups/state';
 import { logsReducer } from './logs/reducer';
@@ -19,6 +17,8 @@ import { peersReducer } from './peers/reducer';
 import { initialPeersState, type PeersState } from './peers/state';
 import { pingsReducer } from './pings/reducer';
 import { initialPingsState, type PingsState } from './pings/state';
+import { tasksReducer } from './tasks/reducer';
+import { initialTasksState, type TasksState } from './tasks/state';
 import { tracesReducer } from './traces/reducer';
 import { initialTracesState, type TracesState } from './traces/state';
 import { trustReducer } from './trust/reducer';
@@ -33,7 +33,7 @@ export interface RootState {
   logs: LogsState;
   trust: TrustSliceState;
   netcheck: NetcheckState;
-  fleet: FleetState;
+  tasks: TasksState;
 }
 
 export const initialRootState: RootState = {
@@ -45,7 +45,7 @@ export const initialRootState: RootState = {
   logs: initialLogsState,
   trust: initialTrustState,
   netcheck: initialNetcheckState,
-  fleet: initialFleetState,
+  tasks: initialTasksState,
 };
 
 export function rootReducer(s: RootState, a: RootAction): RootState {
@@ -58,7 +58,7 @@ export function rootReducer(s: RootState, a: RootAction): RootState {
     logs: logsReducer(s.logs, a),
     trust: trustReducer(s.trust, a),
     netcheck: netcheckReducer(s.netcheck, a),
-    fleet: fleetReducer(s.fleet, a),
+    tasks: tasksReducer(s.tasks, a),
   };
   for (const k of Object.keys(next) as (keyof RootState)[]) if (next[k] !== s[k]) return next;
   return s;
