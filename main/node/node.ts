@@ -51,7 +51,7 @@ export interface NodeOptions {
   backend?: CryptoBackend;
   heartbeatMs?: number;
   /** Tunnel timings (see TunnelOptions). */
-  tunnel?: { punchAfterMs?: number; relayAfterMs?: number; establishTimeoutMs?: number; upgradeIntervalMs?: number };
+  tunnel?: { punchAfterMs?: number; relayAfterMs?: number; establishTimeoutMs?: number; upgradeIntervalMs?: number; silenceRekeyMs?: number };
   table?: Partial<TableConfig>;
   /** The netcheck reflector `host:port` (default: the beacon's host, port + 1). */
   netcheck?: string;

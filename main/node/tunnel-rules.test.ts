@@ -87,3 +87,23 @@ describe('tunnel rules: paths', () => {
     expect(rules.onRelayedFrame(pending, 11_000, kind(false, false))).toEqual({ relay: false, punchInvolved: false, path: 'direct' });
   });
 });
+
+describe('silenceRekeyDue', () => {
+  const S = 1000;
+  it('re-keys after silenceMs of unanswered sending, while still sending', () => {
+    expect(rules.silenceRekeyDue({ lastSend: 1900, lastRecv: 0, unansweredSince: 800, lastRekey: -Infinity }, 2000, S)).toBe(true);
+  });
+  it('not while answers come back, nor before silenceMs of sending, nor when we stopped sending', () => {
+    expect(rules.silenceRekeyDue({ lastSend: 1900, lastRecv: 1950, unansweredSince: 800, lastRekey: -Infinity }, 2000, S)).toBe(false);
+    expect(rules.silenceRekeyDue({ lastSend: 1900, lastRecv: 0, unansweredSince: 1500, lastRekey: -Infinity }, 2000, S)).toBe(false);
+    expect(rules.silenceRekeyDue({ lastSend: 900, lastRecv: 0, unansweredSince: 100, lastRekey: -Infinity }, 2000, S)).toBe(false);
+  });
+  it('an idle tunnel that starts sending again is not silent at once', () => {
+    // last receive long ago, but the first unanswered send is recent
+    expect(rules.silenceRekeyDue({ lastSend: 10_000, lastRecv: 100, unansweredSince: 10_000, lastRekey: -Infinity }, 10_100, S)).toBe(false);
+  });
+  it('at most one self-started re-key per 2 × silenceMs', () => {
+    expect(rules.silenceRekeyDue({ lastSend: 5900, lastRecv: 0, unansweredSince: 800, lastRekey: 4500 }, 6000, S)).toBe(false);
+    expect(rules.silenceRekeyDue({ lastSend: 5900, lastRecv: 0, unansweredSince: 800, lastRekey: 4000 }, 6000, S)).toBe(true);
+  });
+});

@@ -132,3 +132,21 @@ export function onFrameWithoutSession(peerKnown: boolean, relayed: boolean): NoS
 export function innerSourceOk(innerSource: number | undefined, peer: number): boolean {
   return innerSource === peer;
 }
+
+export interface SilenceState {
+  lastSend: number;
+  lastRecv: number;
+  /** The first send after the last receive (frames going out unanswered since then). */
+  unansweredSince: number;
+  lastRekey: number;
+}
+
+/**
+ * Whether to re-key on our own: we are still sending (within `silenceMs`), nothing authenticated
+ * came back for `silenceMs` of sending, and our last self-started re-key is at least twice
+ * `silenceMs` ago (a peer that is gone costs one key exchange per period, not a storm). An idle
+ * tunnel that starts sending again is not silent: the clock starts at its first unanswered send.
+ */
+export function silenceRekeyDue(s: SilenceState, now: number, silenceMs: number): boolean {
+  return now - s.lastSend < silenceMs && s.lastRecv < s.unansweredSince && now - s.unansweredSince >= silenceMs && now - s.lastRekey >= 2 * silenceMs;
+}

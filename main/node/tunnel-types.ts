@@ -99,6 +99,11 @@ export interface TunnelOptions {
   upgradeIntervalMs?: number;
   /** Key exchange resend interval while waiting. */
   kxRetryMs?: number;
+  /**
+   * Re-key with a fresh X25519 key when we kept sending to a peer for this long and heard nothing
+   * back (checked every `upgradeIntervalMs`).
+   */
+  silenceRekeyMs?: number;
   /** Whether this node sits behind a NAT (from the beacon's view; undefined: unknown). */
   selfBehindNat?: () => boolean | undefined;
   /** Whether a peer reported sitting behind a NAT (registry `behind_nat`; undefined: not reported). */

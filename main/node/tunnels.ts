@@ -66,6 +66,15 @@ const ZERO_NONCE = new Uint8Array(12);
 
 class Peer {
   path: PathKind = 'pending';
+  /**
+   * Our X25519 key pair towards this peer: the node's start-up pair for the first session, a fresh
+   * one for every re-key we start (forward secrecy between sessions).
+   */
+  x25519: KeyPair;
+  /** When we last re-keyed on our own (a silent peer), -Infinity if never. */
+  lastRekey = -Infinity;
+  /** The first send after the last receive. */
+  unansweredSince = -Infinity;
   endpoint: UdpEndpoint | undefined;
   relay = false;
   punchInvolved = false;
@@ -93,7 +102,12 @@ class Peer {
     relayedOut: 0,
     drops: {},
   };
-  constructor(readonly nodeId: number) {}
+  constructor(
+    readonly nodeId: number,
+    x25519: KeyPair,
+  ) {
+    this.x25519 = x25519;
+  }
 }
 
 export class TunnelManager {
@@ -113,7 +127,7 @@ export class TunnelManager {
   private closed = false;
   /** Logs caused by inbound frames are rate-limited: a hostile peer must not flood the log. */
   private readonly logLimit: LogLimiter;
-  private readonly o: Required<Pick<TunnelOptions, 'punchAfterMs' | 'relayAfterMs' | 'establishTimeoutMs' | 'upgradeIntervalMs' | 'kxRetryMs'>>;
+  private readonly o: Required<Pick<TunnelOptions, 'punchAfterMs' | 'relayAfterMs' | 'establishTimeoutMs' | 'upgradeIntervalMs' | 'kxRetryMs' | 'silenceRekeyMs'>>;
   private beaconValue: UdpEndpoint | undefined;
   /** UDP-level counters (Info's pkts/bytes). */
   readonly totals = { pktsSent: 0, pktsRecv: 0, bytesSent: 0, bytesRecv: 0, sendErrors: 0 };
@@ -140,6 +154,7 @@ export class TunnelManager {
       relayAfterMs: opts.relayAfterMs ?? 2000,
       establishTimeoutMs: opts.establishTimeoutMs ?? 8000,
       upgradeIntervalMs: opts.upgradeIntervalMs ?? 5000,
+      silenceRekeyMs: opts.silenceRekeyMs ?? 6000,
       kxRetryMs: opts.kxRetryMs ?? 250,
     };
     opts.socket.onMessage((data, from) => this.onDatagram(data, from));
@@ -300,7 +315,7 @@ export class TunnelManager {
   private getPeer(nodeId: number): Peer {
     let p = this.peers.get(nodeId);
     if (!p) {
-      p = new Peer(nodeId);
+      p = new Peer(nodeId, this.x25519);
       this.peers.set(nodeId, p);
       this.opts.onEvent?.({ type: 'peer_added', nodeId });
     }
@@ -341,6 +356,7 @@ export class TunnelManager {
 
   private transmit(p: Peer, frame: Datagram): void {
     const now = this.opts.clock.now();
+    if (p.lastRecv >= p.lastSend) p.unansweredSince = now;
     p.lastSend = now;
     p.counters.framesOut++;
     p.counters.bytesOut += datagramLength(frame);
@@ -363,11 +379,12 @@ export class TunnelManager {
     return cipher.sealParts(packet, head, 8);
   }
 
-  private kxFrame(): Uint8Array {
-    const sig = signPila(this.opts.identity, this.nodeIdValue, this.x25519.publicKey);
+  /** Our signed key exchange with `pair` (a peer's current pair; the start-up pair by default). */
+  private kxFrame(pair: KeyPair = this.x25519): Uint8Array {
+    const sig = signPila(this.opts.identity, this.nodeIdValue, pair.publicKey);
     return encodePILA({
       sender: this.nodeIdValue,
-      x25519Public: this.x25519.publicKey,
+      x25519Public: pair.publicKey,
       ed25519Public: this.opts.identity.publicKey,
       signature: sig,
     });
@@ -378,12 +395,27 @@ export class TunnelManager {
     if (!force && now - p.lastKxSent < this.o.kxRetryMs) return;
     p.lastKxSent = now;
     p.counters.keyExchangesSent++;
-    const frame = this.kxFrame();
+    const frame = this.kxFrame(p.x25519);
     if (direct) {
       this.rawSend(frame, direct);
       return;
     }
     this.transmit(p, frame);
+  }
+
+  /**
+   * The peer stopped answering while we kept sending: it may have dropped its state (a reference
+   * peer after `untrust`), and it never asks for a key exchange when it cannot decrypt; it answers
+   * one only from a new or changed key. So: a fresh X25519 pair for this peer, the old session
+   * dropped (frames queue until the answer), our exchange sent, the usual establishment retries.
+   */
+  private rekey(p: Peer, now: number): void {
+    p.x25519 = this.backend.x25519Generate();
+    p.cipher = undefined;
+    p.lastRekey = now;
+    this.opts.log.info('peer silent: re-keying with a fresh X25519 key', { peer: p.nodeId, silentMs: Math.round(now - p.lastRecv) });
+    this.maybeSendKx(p, true);
+    if (!p.establishing) this.startEstablish(p);
   }
 
   private startEstablish(p: Peer): void {
@@ -455,6 +487,9 @@ export class TunnelManager {
         p.punchRequestedAt = now;
         this.sendBeacon({ type: 'punch_request', requester: this.nodeIdValue, target: p.nodeId });
         if (p.endpoint) this.maybeSendKx(p, true, p.endpoint);
+      }
+      if (p.cipher && rules.silenceRekeyDue(p, now, this.o.silenceRekeyMs)) {
+        this.rekey(p, now);
       } else if (!p.relay && p.endpoint && now - p.lastSend > 15_000 && now - p.lastRecv < 120_000) {
         // Keep NAT mappings of idle direct peers open.
         this.rawSend(PILP_FRAME, p.endpoint);
@@ -614,7 +649,7 @@ export class TunnelManager {
     }
     if (fresh || changed) {
       try {
-        secret = this.backend.x25519(this.x25519.privateKey, x25519);
+        secret = this.backend.x25519((existing?.x25519 ?? this.x25519).privateKey, x25519);
       } catch (e) {
         if (!(e instanceof PilotError) || e.code !== 'bad_key') throw e;
         this.drop('bad_key', existing);

@@ -74,7 +74,6 @@ export class RawPeer {
     this.receiveCipher = new TunnelCipher(this.backend, this.key);
   }
 
-  /** A sealing cipher under the current key whose next frame carries `firstCounter`. */
   /** The nonce prefix of this peer's current cipher state (a reference peer picks a new one per re-derivation). */
   prefix: Uint8Array = this.backend.randomBytes(4);
 
@@ -91,16 +90,29 @@ export class RawPeer {
     return encodePILS(this.nodeId, nonce, sealed);
   }
 
+  /** PILS frames that arrived while we had no key for them (a reference peer says nothing back). */
+  undecryptable = 0;
+  /** PILS frames from the node that we opened. */
+  opened = 0;
+
+  /** Drops the session as a reference daemon does after `untrust`: its own X25519 key stays. */
+  forgetSession(): void {
+    this.key = undefined;
+    this.receiveCipher = undefined;
+  }
+
   private onMessage(m: Uint8Array): void {
     const kind = classifyDatagram(m);
     if (kind === 'PILA') {
       this.pilas.push(m);
       return;
     }
+    if (kind === 'PILS' && !this.receiveCipher) this.undecryptable++;
     if (kind !== 'PILS' || !this.receiveCipher) return;
     try {
       const f = decodePILS(m);
       const pkt = decodePacket(this.receiveCipher.open(f.nonce, f.sealed));
+      this.opened++;
       if (pkt.protocol === PROTO_CONTROL && (pkt.flags & FLAG_ACK) !== 0) this.pingReplies.add(pkt.seq);
     } catch {
       // not for this test
