@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-/** A pair's path: a tunnel's path, `none` (both ends answered and neither has a tunnel), `unknown` (no end answered). */
+/** A pair's path: a tunnel's path, `none` (an end answered and has no tunnel to the other), `unknown` (no end answered). */
 export type FleetPath = 'local' | 'direct' | 'punched' | 'relay' | 'pending' | 'none' | 'unknown';
 export const FLEET_PATHS: readonly FleetPath[] = ['local', 'direct', 'punched', 'relay', 'pending', 'none', 'unknown'];
 

@@ -16,32 +16,38 @@ describe('path matrix', () => {
     expect(pairPath(s('relay'), s('punched'), true)).toBe('punched');
     expect(pairPath(undefined, s('direct'), false)).toBe('direct');
     expect(pairPath(undefined, undefined, true)).toBe('none');
+    expect(pairPath(s('relay'), undefined, true)).toBe('relay');
     expect(pairPath(undefined, undefined, false)).toBe('unknown');
   });
 
-  it('draws every pair once, with RTT and since when, none between members without a tunnel, unknown where no end answered', () => {
+  it('draws every pair once, with RTT and since when, none where an end answered without a tunnel to the other, unknown where no end answered', () => {
     const now = 1_000_000;
     const sweeps = new Map<number, MemberSweep>([
       [1, sweep(1, [peer(2, 'direct', { rttMs: 0.4, pathForMs: 30_000 }), peer(3, 'relay', { rttMs: 9 })])],
       [2, sweep(2, [peer(1, 'direct', { pathForMs: 20_000 })])],
       [3, sweep(3, [peer(1, 'relay')])],
       [4, { nodeId: 4, error: 'refused' }],
+      [5, { nodeId: 5, error: 'refused' }],
     ]);
-    const pairs = buildPairs([4, 3, 2, 1, 2], sweeps, now);
+    const pairs = buildPairs([5, 4, 3, 2, 1, 2], sweeps, now);
     expect(pairs.map((p) => [p.a, p.b, p.path])).toEqual([
       [1, 2, 'direct'],
       [1, 3, 'relay'],
-      [1, 4, 'unknown'],
+      [1, 4, 'none'],
+      [1, 5, 'none'],
       [2, 3, 'none'],
-      [2, 4, 'unknown'],
-      [3, 4, 'unknown'],
+      [2, 4, 'none'],
+      [2, 5, 'none'],
+      [3, 4, 'none'],
+      [3, 5, 'none'],
+      [4, 5, 'unknown'],
     ]);
     expect(pairs[0]).toMatchObject({ rttMs: 0.4, sinceMs: now - 20_000 });
     expect(pairs[1]).toMatchObject({ rttMs: 9 });
     expect(pairs[1]?.sinceMs).toBeUndefined();
     const c = census(countPaths(pairs));
-    expect(c.pairs).toBe(6);
-    expect(c.counts).toMatchObject({ direct: 1, relay: 1, none: 1, unknown: 3 });
+    expect(c.pairs).toBe(10);
+    expect(c.counts).toMatchObject({ direct: 1, relay: 1, none: 7, unknown: 1 });
     expect(c.shares).toMatchObject({ direct: 0.5, relay: 0.5, punched: 0 });
   });
 

@@ -27,10 +27,10 @@ const side = (p: FleetPeer): FleetSideView => {
  * The pair's path from its two ends' views: agreeing ends give theirs; one end alone gives its own;
  * a settled path wins over `pending` (the other end is still establishing); two settled paths that
  * differ (one end already upgraded) give the better one, local > direct > punched > relay. No view: `none`
- * when both ends answered (no tunnel between them), else `unknown`.
+ * when an end answered (its table has no tunnel to the other, and a tunnel has two ends), else `unknown`.
  */
-export function pairPath(ab: FleetSideView | undefined, ba: FleetSideView | undefined, bothAnswered: boolean): FleetPath {
-  if (!ab && !ba) return bothAnswered ? 'none' : 'unknown';
+export function pairPath(ab: FleetSideView | undefined, ba: FleetSideView | undefined, anyAnswered: boolean): FleetPath {
+  if (!ab && !ba) return anyAnswered ? 'none' : 'unknown';
   if (!ab || !ba) return (ab ?? ba)!.path;
   if (ab.path === ba.path) return ab.path;
   if (ab.path === 'pending') return ba.path;
@@ -55,7 +55,7 @@ export function buildPairs(ids: number[], sweeps: ReadonlyMap<number, MemberSwee
       const pba = tb?.get(a);
       const ab = pab ? side(pab) : undefined;
       const ba = pba ? side(pba) : undefined;
-      const path = pairPath(ab, ba, !!ta && !!tb);
+      const path = pairPath(ab, ba, !!ta || !!tb);
       const pair: FleetPairView = { a, b, path, changes: 0, flaps: 0 };
       if (ab) pair.ab = ab;
       if (ba) pair.ba = ba;
