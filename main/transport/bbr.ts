@@ -5,11 +5,14 @@
  * two bandwidth-delay products in flight. Random loss does not shrink the model, so a long path with
  * 1-5 % loss keeps most of its bandwidth, where Reno halves its window on every loss.
  *
- * States: STARTUP (pacing gain 2/ln 2 until the bandwidth stops growing by 25 % for 3 rounds),
+ * States: STARTUP (pacing gain 2/ln 2 until the bandwidth stops growing by 25 % for 3 rounds or the
+ * RTT shows a queue building; its window is capped at the configured initial slow-start threshold,
+ * as Reno's slow start is, so a buffer under one BDP is not overrun),
  * DRAIN (empties the queue STARTUP built), PROBE_BW (pacing gain cycling 1.25, 0.75, 1 x 6, one
  * phase per min RTT), PROBE_RTT (every 10 s without a new min RTT: 4 segments in flight for 200 ms
  * and a round, so that flows sharing a bottleneck see its empty-queue RTT and converge to fair
- * shares). Loss recovery: the window is kept on detected loss (the model, not the loss, decides);
+ * shares). Loss recovery: the window is kept on random loss (the model, not the loss, decides); loss
+ * while a queue stands bounds the window (inflight_hi, BBRv2-like, AIMD so shared bottlenecks stay fair);
  * after a retransmission timeout it restarts at one segment and grows back by what is delivered,
  * and the window from before is restored when the recovery ends.
  *
@@ -39,6 +42,10 @@ const FULL_BW_ROUNDS = 3;
  * with a buffer under one BDP, waiting for the bandwidth to stop growing would overflow it.
  */
 const STARTUP_RTT_SAMPLES = 8;
+/** Loss with the RTT at least this times the min RTT counts as congestive (a queue overflowed). */
+const CONGESTIVE_RTT = 1.3;
+/** The window bound after congestive loss, as a fraction of what was in flight. */
+const INFLIGHT_HI_BETA = 0.85;
 /** Segments in flight during PROBE_RTT and the floor of the window. */
 const MIN_SEGMENTS = 4;
 
@@ -72,6 +79,10 @@ export class BbrController implements CongestionController {
   private probeRttDoneAt = 0;
   private probeRttRoundDone = false;
   private priorCwnd = 0;
+  /** Upper bound of the window learnt from congestive loss (Infinity: none). */
+  inflightHi = Infinity;
+  /** The last RTT sample, ms. */
+  private lastRtt = Infinity;
   private inTimeoutRecovery = false;
   private readonly seg: number;
   private readonly maxCwnd: number;
@@ -97,8 +108,18 @@ export class BbrController implements CongestionController {
     // the window follows the model in onAckSample
   }
 
-  onLoss(): void {
-    // random loss does not change the model: the window stays
+  /**
+   * Loss starts a recovery. Random loss does not change the model: the window stays. Loss while a
+   * queue stands (the last RTT sample at least CONGESTIVE_RTT x min RTT) is the bottleneck's queue
+   * overflowing: the window is bounded at INFLIGHT_HI_BETA of what was in flight (BBRv2's
+   * inflight_hi), and that bound grows back by one segment per round trip (AIMD: flows that share
+   * a bottleneck converge to equal windows).
+   */
+  onLoss(flight: number): void {
+    if (this.minRtt === Infinity || this.lastRtt < this.minRtt * CONGESTIVE_RTT) return;
+    const hi = Math.max(this.minCwnd, INFLIGHT_HI_BETA * Math.min(flight, this.cwnd));
+    if (hi < this.inflightHi) this.inflightHi = hi;
+    if (this.cwnd > this.inflightHi) this.cwnd = this.inflightHi;
   }
 
   onDupAcks(): void {
@@ -139,6 +160,7 @@ export class BbrController implements CongestionController {
     // min RTT over a window of 10 s
     const expired = this.minRtt !== Infinity && now - this.minRttAt > BBR_MIN_RTT_WINDOW_MS;
     if (this.state === BBR_STARTUP) this.checkStartupQueue(roundStart, rtt);
+    if (rtt !== Infinity) this.lastRtt = rtt;
     if (rtt !== Infinity && (rtt <= this.minRtt || expired)) {
       this.minRtt = rtt;
       this.minRttAt = now;
@@ -252,6 +274,11 @@ export class BbrController implements CongestionController {
     // the model's window plus a few segments for delayed/batched ACKs
     let target = this.bdp(this.cwndGain) + 3 * this.seg;
     if (target < this.minCwnd) target = this.minCwnd;
+    if (this.inflightHi !== Infinity) {
+      // additive increase of the bound (one segment per window delivered), as Reno's window grows
+      this.inflightHi += (this.seg * acked) / this.inflightHi;
+      if (target > this.inflightHi) target = this.inflightHi;
+    }
     if (this.filledPipe) this.cwnd = Math.min(this.cwnd + acked, target);
     else if (this.cwnd < target || this.btlBw === 0) this.cwnd = Math.min(this.cwnd + acked, this.startupCap);
     if (this.cwnd < this.minCwnd) this.cwnd = this.minCwnd;
