@@ -218,3 +218,34 @@ test('a task submitted to a fleet member is one trace: spans from both nodes, ea
   await expect(page.getByTestId('span-details')).toContainText('clock offset');
   await shot(page, 'traces');
 });
+
+test('tasks flow on their own: the demo workload submits by capability, specialists serve, a citation’s trace spans three nodes', async ({ page }) => {
+  await open(page, '#/tasks');
+  await expect(page.getByTestId('demo-bar')).toHaveAttribute('data-paused', 'false');
+  // No click: the coordinator's workload submits and the specialists' agents answer.
+  const done = (text: string) => page.locator('[data-testid^="task-row-"][data-category="submitted"][data-state="done"]', { hasText: text }).first();
+  for (const kind of ['cite:', 'rates:', 'headlines:']) await expect(done(kind)).toBeVisible({ timeout: 45_000 });
+  const cite = done('cite:');
+  await expect(cite).toContainText('specialist-papers');
+  await expect(cite.locator('td').nth(5)).toHaveText(/\d+(\.\d+)?(ms|s)$/);
+  await shot(page, 'tasks');
+  // The citation asked specialist-news for context in a sub-task: one trace over three nodes.
+  await cite.getByTestId('task-trace').click();
+  await expect(page).toHaveURL(/#\/traces\/[0-9a-f]{32}$/);
+  const lanes = page.getByTestId('lane-waterfall').locator('.wf-lane');
+  await expect(async () => {
+    await page.getByTestId('collect-trace').click();
+    await expect(lanes).toHaveCount(3, { timeout: 3000 });
+    await expect(page.getByTestId('lane-waterfall')).toContainText('task.send_results', { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(lanes.first()).toContainText('task.submit');
+  await expect(page.getByTestId('lane-waterfall')).toContainText('specialist-papers');
+  await expect(page.getByTestId('lane-waterfall')).toContainText('specialist-news');
+  // The workload pauses and resumes from the console.
+  await page.getByTestId('nav-tasks').click();
+  await page.getByTestId('demo-pause').click();
+  await expect(page.getByTestId('demo-bar')).toHaveAttribute('data-paused', 'true');
+  await expect(page.getByTestId('demo-bar')).toContainText('paused');
+  await page.getByTestId('demo-pause').click();
+  await expect(page.getByTestId('demo-bar')).toHaveAttribute('data-paused', 'false');
+});

@@ -228,8 +228,13 @@ export interface TaskView {
   to: string;
   createdAt: string;
   category: 'received' | 'submitted';
-  /** When the task reached COMPLETED (the worker's clock, as it reported it). */
+  /** When the task reached COMPLETED (the worker's clock, as it reported it; whole seconds). */
   completedAt?: string;
+  /**
+   * Submit to results (submitted) or arrival to results sent (received), in ms, as this node
+   * measured it — known for tasks that ran while the node did.
+   */
+  durationMs?: number;
   /** The task's trace (when it carried one). */
   traceId?: string;
   /**

@@ -36,10 +36,38 @@ export interface ServicesAdapter {
 }
 
 const RESULT_TEXT_MAX = 64 * 1024;
+/** Task durations kept (the newest); tasks still open that are tracked. */
+const DURATIONS_KEPT = 2000;
+
+/**
+ * How long each task took, to the millisecond, as this node saw it: task files keep whole seconds
+ * (the reference's format), too coarse for tasks that take a few ms. Bounded; lost on restart.
+ */
+function taskTimer(t: Services['tasks'], now: () => number): { durationOf(id: string): number | undefined } {
+  const open = new Map<string, number>();
+  const took = new Map<string, number>();
+  t?.on('changed', ({ category, task }) => {
+    const id = task.task_id;
+    const done = category === 'submitted' ? task.status === 'COMPLETED' : task.status === 'SUCCEEDED' || task.status === 'COMPLETED';
+    const over = ['DECLINED', 'CANCELLED', 'EXPIRED'].includes(task.status);
+    if (!open.has(id) && !took.has(id) && !done && !over) {
+      open.set(id, now());
+      if (open.size > DURATIONS_KEPT) open.delete(open.keys().next().value!);
+    } else if (open.has(id) && (done || over)) {
+      if (done) {
+        took.set(id, now() - open.get(id)!);
+        if (took.size > DURATIONS_KEPT) took.delete(took.keys().next().value!);
+      }
+      open.delete(id);
+    }
+  });
+  return { durationOf: (id) => took.get(id) };
+}
 
 /** The adapter over the node's built-in services (main/node/services). */
 export function adaptServices(node: PilotNode, services: Services): ServicesAdapter {
   const trust = services.trust;
+  const timer = taskTimer(services.tasks, () => performance.now());
   const tasks = (): NonNullable<Services['tasks']> => {
     if (!services.tasks) throw new PilotError('unavailable', 'task submit is disabled on this node');
     return services.tasks;
@@ -93,6 +121,8 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
           };
           const done = tasks().get(t.task_id)?.task.completed_at;
           if (done) v.completedAt = done;
+          const took = timer.durationOf(t.task_id);
+          if (took !== undefined) v.durationMs = Math.round(took * 10) / 10;
           return v;
         });
     },
@@ -141,6 +171,8 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
         if (c.task.completed_at) v.completedAt = c.task.completed_at;
         if (c.task.trace_id) v.traceId = c.task.trace_id;
         if (c.task.traceparent) v.traceparent = c.task.traceparent;
+        const took = timer.durationOf(c.task.task_id);
+        if (took !== undefined) v.durationMs = Math.round(took * 10) / 10;
         fn(v);
       };
       t.on('changed', onChanged);

@@ -199,7 +199,8 @@ export async function launchConsole(o: LaunchOptions): Promise<LaunchedConsole> 
       // A worker refuses tasks from a submitter whose polo score is below its own, and each task
       // moves a point from submitter to worker: the demo's submitters (the coordinator, and papers
       // for its sub-tasks) start with a budget on the embedded backbone that outlasts any session.
-      for (const id of submitters) await daemon.node.registry.setPoloScore(id, DEMO_POLO_BUDGET);
+      // Each submitter stays above whom it submits to: the coordinator above papers above the rest.
+      for (const [i, id] of submitters.entries()) await daemon.node.registry.setPoloScore(id, DEMO_POLO_BUDGET * (submitters.length - i));
       // The agents: one per specialist over its node's IPC socket, and the coordinator's workload.
       workload = new DemoWorkload(svc, o.log.child({ component: 'demo' }), o.demoTimings);
       for (const d of demo) {

@@ -61,6 +61,8 @@ describe('tasks reducer', () => {
     expect(taskRows(s, 'received').map((r) => r.task.taskId)).toEqual(['new']);
     expect(taskCounts(s)).toEqual({ submitted: 2, received: 1, running: 1, failed: 1 });
     expect(durationOf(task('x', { completedAt: 'not a time' }))).toBeUndefined();
+    // The node's own measurement wins over the task file's whole seconds.
+    expect(durationOf(task('y', { completedAt: '2026-12-03T01:00:01Z', durationMs: 37.5 }))).toBe(37.5);
   });
 
   it('demo: a requested pause shows until the node confirms it; a failure drops it and keeps the message', () => {

@@ -17,7 +17,9 @@ export interface TaskRow {
   state: 'running' | 'done' | 'failed';
 }
 
+/** The node's measurement when it has one, else the task file's times (whole seconds). */
 export function durationOf(t: TaskView): number | undefined {
+  if (t.durationMs !== undefined) return t.durationMs;
   if (!t.completedAt) return undefined;
   const d = Date.parse(t.completedAt) - Date.parse(t.createdAt);
   return Number.isFinite(d) && d >= 0 ? d : undefined;
