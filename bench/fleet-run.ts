@@ -80,8 +80,11 @@ export interface FleetReport {
   tasksServed: number;
   phases: PhaseStats[];
   backbone: { rss: number; heapUsed: number; cpuMsTotal: number; nodes: number; online: number; connections: number; errors: number };
+  /** (worker RSS after - before starting its nodes) / nodes, after a GC. */
   workerRssPerNode: number;
   workerHeapPerNode: number;
+  /** Total RSS of the worker processes / nodes (includes each process's own base). */
+  workerRssTotalPerNode: number;
   errors: Record<string, number>;
   registry: string;
   beacon: string;
@@ -128,7 +131,7 @@ class Worker {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   readonly proc: ChildProcess;
   constructor() {
-    this.proc = fork(path.join(here, 'fleet-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc = fork(path.join(here, 'fleet-worker.ts'), [], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.proc.on('message', (m: FleetReply) => {
       const p = this.pending.get(m.id);
       this.pending.delete(m.id);
@@ -291,6 +294,7 @@ export async function runFleet(o: FleetOptions): Promise<Fleet> {
       },
       workerRssPerNode: final.reduce((a, s) => a + (s.rss - s.rssBefore), 0) / o.nodes,
       workerHeapPerNode: final.reduce((a, s) => a + (s.heapUsed - s.heapBefore), 0) / o.nodes,
+      workerRssTotalPerNode: final.reduce((a, s) => a + s.rss, 0) / o.nodes,
       errors,
       registry: ready.registry,
       beacon: ready.beacon,

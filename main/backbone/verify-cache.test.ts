@@ -49,3 +49,30 @@ describe('the registry verifier with a key cache', () => {
     expect(v.size()).toBe(0);
   });
 });
+
+describe('remembered verified pairs', () => {
+  const native = getCrypto('native');
+
+  it('answers a repeated (text, signature) from memory, and nothing else', () => {
+    const a = Identity.generate(native);
+    const v = makeCachedVerifier(native, 16);
+    const hb = a.signText('heartbeat:1');
+    expect(v.verify(a.publicKeyBase64, 'heartbeat:1', hb)).toBe(true);
+    expect(v.verify(a.publicKeyBase64, 'heartbeat:1', hb)).toBe(true);
+    // a remembered signature does not vouch for another text, nor for another key
+    expect(v.verify(a.publicKeyBase64, 'heartbeat:2', hb)).toBe(false);
+    expect(v.verify(Identity.generate(native).publicKeyBase64, 'heartbeat:1', hb)).toBe(false);
+    // a failed check is not remembered as a success
+    const bad = Buffer.from(hb, 'base64');
+    bad[0]! ^= 1;
+    expect(v.verify(a.publicKeyBase64, 'heartbeat:1', bad.toString('base64'))).toBe(false);
+    expect(v.verify(a.publicKeyBase64, 'heartbeat:1', bad.toString('base64'))).toBe(false);
+  });
+
+  it('keeps a few pairs per key (older ones are verified again, still true)', () => {
+    const a = Identity.generate(native);
+    const v = makeCachedVerifier(native, 16);
+    const texts = Array.from({ length: 8 }, (_, i) => `t:${i}`);
+    for (let round = 0; round < 2; round++) for (const t of texts) expect(v.verify(a.publicKeyBase64, t, a.signText(t))).toBe(true);
+  });
+});
