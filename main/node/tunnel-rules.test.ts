@@ -65,7 +65,14 @@ describe('tunnel rules: paths', () => {
   it('classifies a straight path from the NAT facts, falling back to whether a punch was involved', () => {
     expect(rules.directKind(true, true, false)).toBe('punched');
     expect(rules.directKind(true, false, true)).toBe('direct');
-    expect(rules.directKind(false, undefined, true)).toBe('punched');
+    // Issue 15: we are not behind a NAT, the peer (a reference node) reports nothing: direct, even
+    // though it asked for a punch (the reference does before every dial).
+    expect(rules.directKind(false, undefined, true)).toBe('direct');
+    expect(rules.directKind(undefined, false, true)).toBe('direct');
+    expect(rules.directKind(true, undefined, true)).toBe('punched');
+    expect(rules.directKind(undefined, undefined, true, true)).toBe('direct'); // reached at its registered endpoint
+    expect(rules.directKind(true, undefined, true, true)).toBe('punched'); // we are NATed: it may be too
+    expect(rules.directKind(true, true, false, true)).toBe('punched');
     expect(rules.directKind(undefined, undefined, false)).toBe('direct');
   });
 

@@ -71,12 +71,18 @@ export function shouldAnswerKx(plan: KxPlan, now: number, lastKxSent: number, mi
 }
 
 /**
- * direct or punched, for a peer whose frames flow straight: punched when both sides sit behind a
- * NAT (from the beacon's view); when either side's NAT status is unknown (a reference peer does not
- * report it), whether a punch was involved before the path worked.
+ * direct or punched, for a peer whose frames flow straight, from what is known (the beacon's view):
+ * - either side known not to be behind a NAT: direct (the NATed side's own traffic opens the way);
+ * - both known to be behind NATs: punched;
+ * - otherwise (a reference peer reports no NAT flag): when our own NAT status is not known yet,
+ *   direct if the peer is reached at the endpoint the registry gave for it; else whether a punch was
+ *   involved before the path worked. (A reference
+ *   peer asks the beacon for a punch before every dial, so "a punch happened" alone says little.)
  */
-export function directKind(selfBehindNat: boolean | undefined, peerBehindNat: boolean | undefined, punchInvolved: boolean): 'direct' | 'punched' {
-  if (selfBehindNat !== undefined && peerBehindNat !== undefined) return selfBehindNat && peerBehindNat ? 'punched' : 'direct';
+export function directKind(selfBehindNat: boolean | undefined, peerBehindNat: boolean | undefined, punchInvolved: boolean, atRegisteredEndpoint = false): 'direct' | 'punched' {
+  if (selfBehindNat === false || peerBehindNat === false) return 'direct';
+  if (selfBehindNat === true && peerBehindNat === true) return 'punched';
+  if (atRegisteredEndpoint && selfBehindNat === undefined) return 'direct';
   return punchInvolved ? 'punched' : 'direct';
 }
 

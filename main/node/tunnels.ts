@@ -9,8 +9,10 @@
  *             (the NATed side's own outgoing traffic opens the way);
  *  - punched: frames flow straight between two NATed nodes — possible only through hole punching
  *             (PunchRequest / PunchCommand / PILP). Both sides' NAT status comes from the beacon's
- *             view (the registry's `behind_nat` extension); for peers that do not report it (the
- *             reference) the fallback is behavioural: a punch was requested before the path worked;
+ *             view (the registry's `behind_nat` extension); when one side is known not to be behind
+ *             a NAT the path is direct; for a peer that reports nothing (the reference) while our own
+ *             status is unknown: direct at its registered endpoint, else whether a punch was
+ *             requested before the path worked (rules.directKind);
  *  - relay:   frames go through the beacon (0x05 Relay / 0x06 RelayDeliver).
  * A relayed peer is probed every `upgradeIntervalMs` (punch + direct PILA); the first authenticated
  * frame that arrives straight from the peer's endpoint switches it back to punched.
@@ -71,6 +73,8 @@ class Peer {
    * one for every re-key we start (forward secrecy between sessions).
    */
   x25519: KeyPair;
+  /** The endpoint the registry gave for this peer (path labels: reached there = direct). */
+  registered: UdpEndpoint | undefined;
   /** When we last re-keyed on our own (a silent peer), -Infinity if never. */
   lastRekey = -Infinity;
   /** The first send after the last receive. */
@@ -221,6 +225,7 @@ export class TunnelManager {
   ensure(nodeId: number, endpoint: UdpEndpoint | undefined): Promise<void> {
     if (this.isSelf(nodeId)) return Promise.resolve(); // the loopback is always up
     const p = this.getPeer(nodeId);
+    if (endpoint) p.registered = endpoint;
     if (endpoint && !p.endpoint) p.endpoint = endpoint;
     if (this.isReady(nodeId)) return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
@@ -710,14 +715,14 @@ export class TunnelManager {
     if (!p.endpoint || p.endpoint.port !== from.port || p.endpoint.host !== from.host) p.endpoint = from;
     const punchedAt = this.punchTargets.get(endpointKey(from));
     const punchedRecently = punchedAt !== undefined && now - punchedAt < 30_000;
-    const change = rules.onDirectFrame(p, punchedRecently, this.kindFor(p.nodeId));
+    const change = rules.onDirectFrame(p, punchedRecently, this.kindFor(p));
     if (change.upgraded) this.opts.log.info('upgraded from relay to a direct path', { peer: p.nodeId, endpoint: formatEndpoint(from) });
     this.applyPath(p, change);
   }
 
   private noteRelayed(p: Peer): void {
     p.counters.relayedIn++;
-    this.applyPath(p, rules.onRelayedFrame(p, this.opts.clock.now(), this.kindFor(p.nodeId)));
+    this.applyPath(p, rules.onRelayedFrame(p, this.opts.clock.now(), this.kindFor(p)));
   }
 
   private applyPath(p: Peer, change: rules.PathChange): void {
@@ -727,10 +732,11 @@ export class TunnelManager {
   }
 
   /** Classifies a straight path to `nodeId` from the NAT facts known now (see the path rules at the top). */
-  private kindFor(nodeId: number): (punchInvolved: boolean) => 'direct' | 'punched' {
+  private kindFor(p: Peer): (punchInvolved: boolean) => 'direct' | 'punched' {
     const me = this.opts.selfBehindNat?.();
-    const them = this.opts.peerBehindNat?.(nodeId);
-    return (punchInvolved) => rules.directKind(me, them, punchInvolved);
+    const them = this.opts.peerBehindNat?.(p.nodeId);
+    const atRegistered = !!p.registered && !!p.endpoint && endpointKey(p.registered) === endpointKey(p.endpoint);
+    return (punchInvolved) => rules.directKind(me, them, punchInvolved, atRegistered);
   }
 
   private flushQueue(p: Peer): void {
