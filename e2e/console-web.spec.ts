@@ -249,3 +249,58 @@ test('tasks flow on their own: the demo workload submits by capability, speciali
   await page.getByTestId('demo-pause').click();
   await expect(page.getByTestId('demo-bar')).toHaveAttribute('data-paused', 'false');
 });
+
+test('path matrix: every pair of the demo fleet with its path; a probe from one specialist to another returns an RTT; a pair timeline', async ({ page }) => {
+  const specialists = ['specialist-papers', 'specialist-fx', 'specialist-news'];
+  // A probe runs on the member's side: specialist-papers must trust the console's node first.
+  const r = spawnSync(process.execPath, [pilotctl, '--json', 'handshake', 'specialist-papers', 'e2e: fleet probes'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  expect(r.status, r.stderr + r.stdout).toBe(0);
+  const info = spawnSync(process.execPath, [pilotctl, '--json', 'info'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  const consoleId = (JSON.parse(info.stdout) as { data: { node_id: number } }).data.node_id;
+  const papersEnv = { ...env, PILOT_SOCKET: path.join(home, '.pilot', 'demo-fleet', 'specialist-papers.sock') };
+  await expect
+    .poll(() => spawnSync(process.execPath, [pilotctl, '--json', 'approve', String(consoleId)], { cwd: root, env: papersEnv, encoding: 'utf8', timeout: 30_000 }).status, { timeout: 20_000 })
+    .toBe(0);
+
+  await open(page);
+  await page.getByTestId('fleet-mode-matrix').click();
+  const pairRow = (x: string, y: string) => page.locator('[data-testid^="pair-row-"]', { hasText: x }).filter({ hasText: y });
+  // Every two specialists (whatever their path: a pair that never talked has none), each answering with its table.
+  for (let i = 0; i < specialists.length; i++) {
+    for (let j = i + 1; j < specialists.length; j++) {
+      await expect(pairRow(specialists[i]!, specialists[j]!)).toHaveAttribute('data-path', /^(direct|punched|relay|none)$/, { timeout: 30_000 });
+    }
+  }
+  // The console's node and each specialist: direct on loopback (the console probes them).
+  const self = (await page.getByTestId('node-address').textContent()) ?? '';
+  expect(self).not.toBe('');
+  for (const s of specialists) await expect(page.locator(`[data-testid^="pair-row-${consoleId}-"], [data-testid$="-${consoleId}"]`).filter({ hasText: s })).toHaveAttribute('data-path', 'direct', { timeout: 30_000 });
+  await expect(page.getByTestId('census-direct')).not.toHaveText('0');
+
+  // A probe from specialist-papers to specialist-news.
+  await page.getByTestId('probe-from').selectOption({ label: 'specialist-papers' });
+  await page.getByTestId('probe-to').selectOption({ label: 'specialist-news' });
+  await page.getByTestId('probe-button').click();
+  await expect(page.getByTestId('probe-result')).toBeVisible({ timeout: 30_000 });
+  expect(Number(await page.getByTestId('probe-result').getAttribute('data-rtt-ms'))).toBeGreaterThan(0);
+  await expect(page.getByTestId('probe-result')).toHaveAttribute('data-path', /^(direct|punched|relay)$/);
+
+  // A pair's history: its timeline over the last hour.
+  await pairRow('specialist-papers', 'specialist-news').click();
+  await expect(page.getByTestId('pair-timeline')).toBeVisible();
+  await shot(page, 'matrix');
+});
+
+test('why this path: the story of the console node\'s tunnel to a specialist names the stages', async ({ page }) => {
+  await open(page);
+  await row(page, 'specialist-fx').click();
+  await expect(page.getByTestId('peer-title')).toHaveText('specialist-fx');
+  await page.getByTestId('why-button').click();
+  const steps = page.getByTestId('why-steps');
+  await expect(steps).toBeVisible({ timeout: 20_000 });
+  for (const stage of ['nat', 'establish', 'key_exchange', 'established', 'now']) await expect(page.getByTestId(`why-step-${stage}`)).toBeVisible();
+  await expect(page.getByTestId('why-step-nat')).toContainText('no NAT');
+  await expect(page.getByTestId('why-step-established')).toContainText('direct');
+  await page.getByTestId('why-panel').scrollIntoViewIfNeeded();
+  await shot(page, 'why');
+});
