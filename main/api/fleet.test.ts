@@ -1,9 +1,11 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import type { FleetMatrixView } from '../../shared/contract';
 import { LogRing } from '../observe/logs';
 import { silentLogger } from '../util/log';
 import { FleetQueryService } from '../node/services/fleet-query';
 import { TestNet, waitFor, type Peer } from '../node/services/testkit';
 import type { TrustChange } from '../node/services/trust';
+import { startFleetSweep, type FleetApi } from './fleet';
 import { createNodeService, type NodeService } from './node-service';
 
 // The fleet domain of the console API over real nodes (a backbone and four nodes on 127.0.0.1):
@@ -88,5 +90,42 @@ describe('fleet API (matrix, history, probe, why) over real nodes', () => {
     expect(why.path).toBe('direct');
     expect(why.steps.map((s) => s.stage)).toEqual(expect.arrayContaining(['nat', 'establish', 'established', 'now']));
     expect(why.localNat).toBe('none');
+  });
+});
+
+describe('background fleet sweep', () => {
+  it('waits the interval, or ten times the last sweep when that is longer, and lets fleet.matrix answer from the cache meanwhile', async () => {
+    vi.useFakeTimers();
+    try {
+      let sweeps = 0;
+      let took = 0;
+      const cache: number[] = [];
+      const api = {
+        handlers: {} as FleetApi['handlers'],
+        sweep: async () => {
+          sweeps++;
+          return {} as FleetMatrixView;
+        },
+        lastSweepMs: () => took,
+        setCacheMs: (ms: number) => cache.push(ms),
+        close: () => undefined,
+      } satisfies FleetApi;
+      const stop = startFleetSweep(api, 5000, silentLogger);
+      await vi.waitFor(() => expect(cache).toEqual([6000]));
+      expect(sweeps).toBe(1);
+      took = 2000; // a slow sweep (a large fleet)
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(sweeps).toBe(2);
+      await vi.waitFor(() => expect(cache).toEqual([6000, 21_000]));
+      await vi.advanceTimersByTimeAsync(19_000);
+      expect(sweeps).toBe(2);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(sweeps).toBe(3);
+      stop();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(sweeps).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -17,12 +17,19 @@ import { rttStats } from '../../shared/ping-stats';
 
 /** Past this many pairs the matrix is sent aggregated by group (and the history is not kept per pair). */
 export const DEFAULT_MAX_PAIRS = 2000;
+/** A sweep younger than this answers fleet.matrix (without `refresh`); a background sweeper raises it to its interval. */
 const CACHE_MS = 2000;
 const CONCURRENCY = 8;
+/** The background sweeper waits at least this many times the last sweep's duration (a large fleet sweeps less often). */
+const SWEEP_DUTY = 10;
 
 export interface FleetApi {
   handlers: DomainHandlers<'fleet'>;
   sweep(maxPairs?: number): Promise<FleetMatrixView>;
+  /** How long the last sweep took (ms, 0 before the first). */
+  lastSweepMs(): number;
+  /** A matrix younger than `ms` answers fleet.matrix without a new sweep. */
+  setCacheMs(ms: number): void;
   close(): void;
 }
 
@@ -49,6 +56,8 @@ export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; hi
   };
   let last: FleetMatrixView | undefined;
   let running: Promise<FleetMatrixView> | undefined;
+  let lastSweepMs = 0;
+  let cacheMs = CACHE_MS;
 
   const selfTable = async (): Promise<FleetTable> => {
     const nat = await myNat();
@@ -125,7 +134,9 @@ export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; hi
   };
 
   const sweep = (maxPairs = DEFAULT_MAX_PAIRS): Promise<FleetMatrixView> => {
+    const t0 = node.clock.now();
     running ??= doSweep(maxPairs).finally(() => {
+      lastSweepMs = node.clock.now() - t0;
       running = undefined;
     });
     return running;
@@ -133,7 +144,7 @@ export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; hi
 
   const handlers: DomainHandlers<'fleet'> = {
     'fleet.matrix': async ({ refresh, maxPairs }) => {
-      if (!refresh && last && node.clock.wallNow() - last.takenAt < CACHE_MS && maxPairs === undefined) return last;
+      if (!refresh && last && node.clock.wallNow() - last.takenAt < cacheMs && maxPairs === undefined) return last;
       return sweep(maxPairs ?? DEFAULT_MAX_PAIRS);
     },
     'fleet.history': async ({ a, b }) => history.view(a, b, node.clock.wallNow()),
@@ -172,19 +183,41 @@ export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; hi
   return {
     handlers,
     sweep,
+    lastSweepMs: () => lastSweepMs,
+    setCacheMs(ms) {
+      cacheMs = ms;
+    },
     close() {
       node.off('tunnel', onTunnel);
     },
   };
 }
 
-/** Sweeps the fleet every `intervalMs` (the history's samples); returns the function that stops it. */
+/**
+ * Sweeps the fleet every `intervalMs` (the history's samples), or less often when a sweep takes
+ * long (at least SWEEP_DUTY times its duration apart, so a 500-member fleet is not asked for 500
+ * tables back to back); fleet.matrix answers from the last sweep meanwhile. Returns the function
+ * that stops it.
+ */
 export function startFleetSweep(api: FleetApi, intervalMs: number, log: { debug(msg: string, f?: Record<string, unknown>): void }): () => void {
-  const tick = (): void => {
-    api.sweep().catch((e: unknown) => log.debug('fleet sweep failed', { error: String(e) }));
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const schedule = (): void => {
+    if (stopped) return;
+    const delay = Math.max(intervalMs, SWEEP_DUTY * api.lastSweepMs());
+    api.setCacheMs(delay + 1000);
+    timer = setTimeout(tick, delay);
+    timer.unref();
   };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
+  const tick = (): void => {
+    api
+      .sweep()
+      .catch((e: unknown) => log.debug('fleet sweep failed', { error: String(e) }))
+      .then(schedule, (e: unknown) => log.debug('fleet sweep: scheduling failed', { error: String(e) }));
+  };
   tick();
-  return () => clearInterval(timer);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
 }
