@@ -31,6 +31,8 @@ export const CATALOGUE: CommandSpec[] = [
       config: { type: 'string', description: 'JSON config file' },
       webhook: { type: 'string', description: 'webhook URL for events (or config.json webhook)' },
       'otlp-endpoint': { type: 'string', description: 'push finished spans over OTLP/HTTP to this collector (e.g. Jaeger: http://127.0.0.1:4318)' },
+      metrics: { type: 'string', description: 'serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 127.0.0.1:9464; loopback only unless --metrics-public)' },
+      'metrics-public': { type: 'boolean', description: 'allow --metrics on a non-loopback address (the metrics name this node\'s peers)' },
     },
   },
   { group: 'daemon', name: 'daemon stop', usage: 'daemon stop', summary: 'stop the local daemon (SIGTERM, then SIGKILL after 10 s)' },
@@ -166,6 +168,12 @@ export const CATALOGUE: CommandSpec[] = [
   { group: 'diagnostics', name: 'connections', usage: 'connections', summary: 'open streams with congestion and retransmission counters' },
   { group: 'diagnostics', name: 'disconnect', usage: 'disconnect <conn_id>', summary: 'close a stream' },
   { group: 'diagnostics', name: 'netcheck', usage: 'netcheck', summary: 'what the beacon sees of this node\'s NAT (endpoint, port mapping behaviour)' },
+  {
+    group: 'diagnostics', name: 'metrics', usage: 'metrics [--peers N]',
+    summary: 'this node\'s metrics in the Prometheus text format (--json: the same figures as JSON); per-peer series for the N most recently active peers',
+    returns: '{address, peers, peers_exported, endpoint?, metrics:[{name, help, type, values:[{labels, value}]}]}',
+    options: { peers: { type: 'string', description: 'per-peer series for at most this many peers (default 100; an answer must fit one 1 MiB IPC frame)' } },
+  },
   // console
   {
     group: 'console', name: 'console', usage: 'console [--port N] [--no-demo] [--registry H:P --beacon H:P]',

@@ -21,6 +21,9 @@ import { TraceQueryService } from '../node/services/trace-query';
 import { FleetQueryService } from '../node/services/fleet-query';
 import { spansOfTrace } from '../api/observe';
 import { OtlpPusher } from '../observe/otlp-push';
+import { NodeMetrics } from '../observe/metrics';
+import { startMetricsHttp, type MetricsHttpServer } from '../observe/metrics-http';
+import { answerMetrics } from '../observe/metrics-ipc';
 
 export interface DaemonOptions {
   paths: PilotPaths;
@@ -49,6 +52,10 @@ export interface DaemonOptions {
   pidFile?: boolean;
   /** OTLP/HTTP collector (e.g. Jaeger's http://host:4318): finished spans are pushed there. */
   otlpEndpoint?: string;
+  /** Serve the node's metrics at http://<this>/metrics (`host:port`; loopback unless metricsPublic). */
+  metrics?: string;
+  /** Allow `metrics` on a non-loopback address. */
+  metricsPublic?: boolean;
 }
 
 export interface RunningDaemon {
@@ -103,6 +110,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   let traceQuery: TraceQueryService | undefined;
   let fleetQuery: FleetQueryService | undefined;
   let otlp: OtlpPusher | undefined;
+  let metrics: NodeMetrics | undefined;
+  let metricsHttp: MetricsHttpServer | undefined;
   try {
     services = await startBuiltinServices(node, { dataDir: o.paths.dataDir, log });
     unhook.push(forwardServiceEvents(webhook, services.services));
@@ -119,6 +128,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       unhook.push(tracer.onSpan((s) => pusher.push(s)));
       log.info('pushing spans over OTLP/HTTP', { url: pusher.url });
     }
+    const m = new NodeMetrics({ node, services: services.services });
+    metrics = m;
+    if (o.metrics) {
+      metricsHttp = await startMetricsHttp({ listen: o.metrics, allowNonLoopback: o.metricsPublic ?? false, text: () => m.text(), log: log.child({ component: 'metrics' }) });
+    }
+    const metricsUrl = metricsHttp ? `http://${metricsHttp.address}/metrics` : undefined;
     service = createNodeService({
       node,
       tracer,
@@ -126,13 +141,15 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       ...(services.adapter ? { services: services.adapter } : {}),
       ...(o.probePeersMs ? { probeIntervalMs: o.probePeersMs } : {}),
     });
-    server = new IpcServer({ socketPath: o.socketPath, node, service, log, identityConfigured: true, owner: o.owner ?? '', webhook });
+    server = new IpcServer({ socketPath: o.socketPath, node, service, log, identityConfigured: true, owner: o.owner ?? '', webhook, metrics: (params) => answerMetrics(m, params, metricsUrl) });
     await server.start();
   } catch (e) {
     service?.close();
     traceQuery?.stop();
     fleetQuery?.stop();
     await otlp?.close();
+    await metricsHttp?.close();
+    metrics?.close();
     await services?.stop();
     await node.stop();
     await stopWebhook(0);
@@ -148,6 +165,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const tq = traceQuery;
   const fq = fleetQuery;
   const pusher = otlp;
+  const mh = metricsHttp;
+  const mx = metrics;
   return {
     node,
     server: srv,
@@ -159,6 +178,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       stopping ??= (async () => {
         log.info('daemon stopping');
         await srv.close();
+        await mh?.close();
+        mx.close();
         svc.close();
         tq.stop();
         fq.stop();

@@ -21,6 +21,7 @@ import type { ConsoleService } from '../api/service';
 import { buildInfo } from './info';
 import { socketAnswers } from './client';
 import { validateWebhookUrl, type WebhookPoster } from './webhook';
+import { METRICS_METHOD } from '../observe/metrics-ipc';
 
 export { socketAnswers };
 
@@ -34,6 +35,8 @@ export interface IpcServerOptions {
   owner?: string;
   /** Where SetWebhook applies and node.deregistered goes; absent: SetWebhook answers but posts nothing. */
   webhook?: WebhookPoster;
+  /** Answers the `daemon.metrics` extension method (main/observe/metrics-ipc.ts); absent: unavailable. */
+  metrics?: (params: unknown) => Promise<unknown>;
 }
 
 /** Daemon-level extension methods (not console-contract methods). */
@@ -421,7 +424,10 @@ export class IpcServer {
       const req = ipcJson(json);
       if (!req || typeof req !== 'object' || Array.isArray(req)) throw new PilotError('invalid_argument', 'ext_request: expected {method, params}');
       const { method, params } = req as { method?: unknown; params?: unknown };
-      if (typeof method === 'string' && (DAEMON_EXT_METHODS as readonly string[]).includes(method)) {
+      if (method === METRICS_METHOD) {
+        if (!this.o.metrics) throw new PilotError('unavailable', 'this daemon keeps no metrics');
+        reply = { ok: true, result: await this.o.metrics(params) };
+      } else if (typeof method === 'string' && (DAEMON_EXT_METHODS as readonly string[]).includes(method)) {
         reply = { ok: true, result: this.daemonMethod(c, method, params) };
       } else {
         const checked = validateCall(method, params);

@@ -57,16 +57,22 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-export async function startMetricsHttp(o: MetricsHttpOptions): Promise<MetricsHttpServer> {
-  const { host, port } = parseMetricsListen(o.listen);
-  if (!net.isIP(host)) throw new PilotError('invalid_argument', `metrics address "${o.listen}": the host must be an IP address`, 'use 127.0.0.1:9464');
-  if (!isLoopbackHost(host) && !o.allowNonLoopback) {
+/** Validates a metrics listen address as startMetricsHttp will (throws invalid_argument). */
+export function checkMetricsListen(listen: string, allowNonLoopback = false): { host: string; port: number } {
+  const { host, port } = parseMetricsListen(listen);
+  if (!net.isIP(host)) throw new PilotError('invalid_argument', `metrics address "${listen}": the host must be an IP address`, 'use 127.0.0.1:9464');
+  if (!isLoopbackHost(host) && !allowNonLoopback) {
     throw new PilotError(
       'invalid_argument',
       `refusing to serve metrics on ${host}: not a loopback address (the metrics name this node's peers)`,
       'use 127.0.0.1:<port>, or add --metrics-public to expose them on purpose',
     );
   }
+  return { host, port };
+}
+
+export async function startMetricsHttp(o: MetricsHttpOptions): Promise<MetricsHttpServer> {
+  const { host, port } = checkMetricsListen(o.listen, o.allowNonLoopback);
   let scrapes = 0;
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];

@@ -8,6 +8,7 @@ import type { DaemonOptions } from '../../daemon/daemon';
 import type { InfoJson } from '../../daemon/info';
 import { validateWebhookUrl } from '../../daemon/webhook';
 import { otlpTracesUrl } from '../../observe/otlp-push';
+import { checkMetricsListen } from '../../observe/metrics-http';
 import {
   configString,
   DEFAULT_BEACON,
@@ -30,8 +31,8 @@ import { bool, socketOf, str } from './util';
 const READY_TIMEOUT_MS = 15_000;
 
 /** Flags of `daemon start` that are passed on to the background process. */
-const PASSED = ['hostname', 'registry', 'beacon', 'netcheck', 'backbone', 'listen', 'socket', 'identity', 'owner', 'tags', 'log-level', 'config', 'webhook', 'otlp-endpoint'] as const;
-const PASSED_BOOL = ['public', 'no-encrypt'] as const;
+const PASSED = ['hostname', 'registry', 'beacon', 'netcheck', 'backbone', 'listen', 'socket', 'identity', 'owner', 'tags', 'log-level', 'config', 'webhook', 'otlp-endpoint', 'metrics'] as const;
+const PASSED_BOOL = ['public', 'no-encrypt', 'metrics-public'] as const;
 
 function fileConfig(ctx: CommandContext): Record<string, unknown> {
   const f = str(ctx, 'config');
@@ -100,6 +101,12 @@ export function daemonOptions(ctx: CommandContext, paths: PilotPaths): DaemonOpt
   }
   const netcheck = str(ctx, 'netcheck') ?? configString(fc, 'netcheck');
   if (netcheck) o.netcheck = netcheck;
+  const metrics = str(ctx, 'metrics') ?? configString(fc, 'metrics');
+  if (metrics) {
+    o.metricsPublic = bool(ctx, 'metrics-public') || fc['metrics-public'] === true;
+    checkMetricsListen(metrics, o.metricsPublic); // refused here, before a background daemon starts
+    o.metrics = metrics;
+  }
   return o;
 }
 

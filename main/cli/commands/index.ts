@@ -88,6 +88,7 @@ export const IMPLEMENTATIONS: Record<string, CommandImpl | undefined> = {
   trace: lazy(obs, (m) => m.trace),
   'trace export': lazy(obs, (m) => m.traceExport),
   logs: lazy(obs, (m) => m.logs),
+  metrics: lazy(() => import('./metrics'), (m) => m.metrics),
   'gateway start': lazy(gateway, (m) => m.gatewayStart),
   'gateway stop': lazy(gateway, (m) => m.gatewayStop),
   'gateway map': lazy(gateway, (m) => m.gatewayMap),
