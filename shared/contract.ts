@@ -315,7 +315,9 @@ export const methodSchemas = {
   'trust.reject': z.object({ nodeId, reason: z.string().max(1024).optional() }).strict(),
   'trust.revoke': z.object({ nodeId }).strict(),
   'tasks.submit': z.object({ target: target.optional(), tag: z.string().max(33).optional(), description: z.string().min(1).max(65_536), traceparent }).strict(),
-  'tasks.list': z.object({ category: z.enum(['received', 'submitted']).optional() }).strict(),
+  /** `limit`: only the newest that many (by creation). */
+  'tasks.list': z.object({ category: z.enum(['received', 'submitted']).optional(), limit: z.number().int().min(1).max(100_000).optional() }).strict(),
+  'tasks.get': z.object({ taskId: z.string().min(1).max(64) }).strict(),
   'tasks.queue': z.object({}).strict(),
   'tasks.accept': z.object({ taskId: z.string().min(1).max(64) }).strict(),
   'tasks.decline': z.object({ taskId: z.string().min(1).max(64), justification: z.string().min(1).max(4096) }).strict(),
@@ -376,6 +378,7 @@ export interface MethodResults extends FleetMethodResults {
   'trust.revoke': { nodeId: number; status: string };
   'tasks.submit': TaskSubmitReport;
   'tasks.list': TaskView[];
+  'tasks.get': TaskView;
   'tasks.queue': { taskId: string; description: string; from: string; createdAt: string }[];
   'tasks.accept': { taskId: string; status: string; message: string };
   'tasks.decline': { taskId: string; status: string; message: string };

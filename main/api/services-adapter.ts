@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { MethodResult, TaskResultView, TaskSubmitReport, TaskView, TrustedPeerView, TrustRequestView, TrustState } from '../../shared/contract';
 import type { PilotNode } from '../node/node';
 import { bestMember, type Services } from '../node/services';
+import type { TaskFile } from '../node/services/tasks';
 
 export type TrustEvent = { type: 'request'; request: TrustRequestView } | { type: 'changed'; nodeId: number; state: TrustState };
 
@@ -23,6 +24,7 @@ export interface ServicesAdapter {
   trustRevoke(nodeId: number): Promise<{ nodeId: number; status: string }>;
   taskSubmit(req: { target?: string; tag?: string; description: string; traceparent?: string }): Promise<TaskSubmitReport>;
   taskList(category?: 'received' | 'submitted'): Promise<TaskView[]>;
+  taskGet(taskId: string): Promise<TaskView>;
   taskQueue(): Promise<MethodResult<'tasks.queue'>>;
   taskAccept(taskId: string): Promise<MethodResult<'tasks.accept'>>;
   taskDecline(taskId: string, justification: string): Promise<MethodResult<'tasks.decline'>>;
@@ -68,6 +70,15 @@ function taskTimer(t: Services['tasks'], now: () => number): { durationOf(id: st
 export function adaptServices(node: PilotNode, services: Services): ServicesAdapter {
   const trust = services.trust;
   const timer = taskTimer(services.tasks, () => performance.now());
+  const viewOf = (category: 'received' | 'submitted', task: TaskFile): TaskView => {
+    const v: TaskView = { taskId: task.task_id, description: task.task_description, status: task.status, from: task.from, to: task.to, createdAt: task.created_at, category };
+    if (task.completed_at) v.completedAt = task.completed_at;
+    if (task.trace_id) v.traceId = task.trace_id;
+    if (task.traceparent) v.traceparent = task.traceparent;
+    const took = timer.durationOf(task.task_id);
+    if (took !== undefined) v.durationMs = Math.round(took * 10) / 10;
+    return v;
+  };
   const tasks = (): NonNullable<Services['tasks']> => {
     if (!services.tasks) throw new PilotError('unavailable', 'task submit is disabled on this node');
     return services.tasks;
@@ -150,6 +161,11 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
       if (r.file_size !== undefined) out.fileSize = r.file_size;
       return out;
     },
+    async taskGet(taskId) {
+      const t = tasks().get(taskId);
+      if (!t) throw new PilotError('not_found', `no task ${taskId}`, 'pilotctl task list');
+      return viewOf(t.category, t.task);
+    },
     async taskResult(taskId) {
       const t = tasks().get(taskId);
       if (!t || t.category !== 'submitted') throw new PilotError('not_found', `no submitted task ${taskId}`);
@@ -166,15 +182,7 @@ export function adaptServices(node: PilotNode, services: Services): ServicesAdap
     onTask(fn) {
       const t = services.tasks;
       if (!t) return () => undefined;
-      const onChanged = (c: { category: 'received' | 'submitted'; task: { task_id: string; task_description: string; status: string; from: string; to: string; created_at: string; completed_at?: string; trace_id?: string; traceparent?: string } }): void => {
-        const v: TaskView = { taskId: c.task.task_id, description: c.task.task_description, status: c.task.status, from: c.task.from, to: c.task.to, createdAt: c.task.created_at, category: c.category };
-        if (c.task.completed_at) v.completedAt = c.task.completed_at;
-        if (c.task.trace_id) v.traceId = c.task.trace_id;
-        if (c.task.traceparent) v.traceparent = c.task.traceparent;
-        const took = timer.durationOf(c.task.task_id);
-        if (took !== undefined) v.durationMs = Math.round(took * 10) / 10;
-        fn(v);
-      };
+      const onChanged = (c: { category: 'received' | 'submitted'; task: TaskFile }): void => fn(viewOf(c.category, c.task));
       t.on('changed', onChanged);
       return () => t.off('changed', onChanged);
     },

@@ -14,7 +14,11 @@ export function taskHandlers({ services }: ApiContext): DomainHandlers<'tasks'> 
   return {
     'tasks.submit': async ({ target, tag, description, traceparent }) =>
       services().taskSubmit({ description, ...(target ? { target } : {}), ...(tag ? { tag } : {}), ...(traceparent ? { traceparent } : {}) }),
-    'tasks.list': async ({ category }) => services().taskList(category),
+    'tasks.list': async ({ category, limit }) => {
+      const all = await services().taskList(category);
+      return limit !== undefined && all.length > limit ? all.slice(all.length - limit) : all;
+    },
+    'tasks.get': async ({ taskId }) => services().taskGet(taskId),
     'tasks.queue': async () => services().taskQueue(),
     'tasks.accept': async ({ taskId }) => services().taskAccept(taskId),
     'tasks.decline': async ({ taskId, justification }) => services().taskDecline(taskId, justification),

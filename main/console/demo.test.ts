@@ -48,6 +48,10 @@ describe('the demo fleet works on its own', () => {
 
     const citation = done.find((t) => t.description.startsWith('cite:'))!;
     expect(citation).toBeDefined();
+    expect(await svc.call('tasks.get', { taskId: citation.taskId })).toMatchObject({ taskId: citation.taskId, category: 'submitted', traceId: citation.traceId, status: 'COMPLETED' });
+    const all = await svc.call('tasks.list', { category: 'submitted' });
+    const newest = await svc.call('tasks.list', { category: 'submitted', limit: 2 });
+    expect(newest.map((t) => t.taskId)).toEqual(all.slice(-2).map((t) => t.taskId));
     const result = await svc.call('tasks.result', { taskId: citation.taskId });
     expect(result.text).toMatch(/\(\d{4}\)\..*\n\nContext:\nHeadlines on/s);
 

@@ -75,8 +75,7 @@ export async function serveOne(role: DemoRole, node: Caller, signal: AbortSignal
     if ((e as { code?: unknown }).code !== 'invalid_state') throw e;
   }
   const ex = await node.call('tasks.execute', {});
-  const received = (await node.call('tasks.list', { category: 'received' })).find((x) => x.taskId === ex.taskId);
-  const traceparent = received?.traceparent;
+  const { traceparent } = await node.call('tasks.get', { taskId: ex.taskId });
   let text: string;
   switch (role) {
     case 'news':

@@ -11,6 +11,7 @@ import { logAppended, logsLoaded } from '../store/logs/actions';
 import { pathChanged, peerSeen, peersLoaded, trustChanged } from '../store/peers/actions';
 import { pingAnswered } from '../store/pings/actions';
 import { demoChanged, taskUpdated, tasksLoaded } from '../store/tasks/actions';
+import { TASK_LIMIT } from '../store/tasks/state';
 import { spanEnded, spansLoaded } from '../store/traces/actions';
 import { trustListLoaded, trustPendingLoaded, trustRequested } from '../store/trust/actions';
 
@@ -35,7 +36,7 @@ export async function loadSnapshot(client: ConsoleTransport, opts: SyncOptions =
     client.call('trust.pending', {}).then((r) => trustPendingLoaded(r), (e: unknown) => reportFailure('trust.pending', e)),
     client.call('trust.list', {}).then((r) => trustListLoaded(r), (e: unknown) => reportFailure('trust.list', e)),
     client.call('traces.list', { limit: opts.spanLimit ?? 2000 }).then((s) => spansLoaded(s), (e: unknown) => reportFailure('traces.list', e)),
-    client.call('tasks.list', {}).then((t) => tasksLoaded(t), (e: unknown) => reportFailure('tasks.list', e)),
+    client.call('tasks.list', { limit: TASK_LIMIT }).then((t) => tasksLoaded(t), (e: unknown) => reportFailure('tasks.list', e)),
     // A console without the demo workload answers available: false; an older node, not at all (quietly).
     client.call('demo.status', {}).then((d) => demoChanged(d), () => undefined),
     client.call('logs.tail', { limit: opts.logLimit ?? 2000 }).then((l) => logsLoaded(l), (e: unknown) => reportFailure('logs.tail', e)),
