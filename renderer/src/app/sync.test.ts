@@ -73,7 +73,11 @@ describe('connectStore', () => {
     s.emit('span.ended', { traceId: 't', spanId: 's', name: 'dial', node: 'a', startMs: 0, durationMs: 1, status: 'ok', attrs: {} });
     s.emit('trust.requested', { nodeId: 5, justification: 'hi', receivedAt: 1 });
     s.emit('ping.reply', { target: 'host-5', nodeId: 5, reply: { seq: 0, rttMs: 2, path: 'relay' } });
+    s.emit('task.updated', { taskId: 'k', description: 'cite: x', status: 'NEW', from: 'a', to: 'b', createdAt: '2026-12-03T01:00:00Z', category: 'submitted' });
+    s.emit('demo.changed', { available: true, paused: true, submitted: 1, completed: 0, failed: 0 });
     const st = getState();
+    expect(st.tasks.byId['k']?.status).toBe('NEW');
+    expect(st.tasks.demo?.paused).toBe(true);
     expect(st.peers.byId[5]).toMatchObject({ path: 'relay', rttMs: 3 });
     expect(st.logs.entries[0]?.peer).toBe(5);
     expect(st.traces.spans).toHaveLength(1);
