@@ -117,7 +117,7 @@ export class BbrController implements CongestionController {
    */
   onLoss(flight: number): void {
     if (this.minRtt === Infinity || this.lastRtt < this.minRtt * CONGESTIVE_RTT) return;
-    const hi = Math.max(this.minCwnd, INFLIGHT_HI_BETA * Math.min(flight, this.cwnd));
+    const hi = Math.max(this.minCwnd, Math.floor(INFLIGHT_HI_BETA * Math.min(flight, this.cwnd)));
     if (hi < this.inflightHi) this.inflightHi = hi;
     if (this.cwnd > this.inflightHi) this.cwnd = this.inflightHi;
   }
@@ -283,5 +283,6 @@ export class BbrController implements CongestionController {
     else if (this.cwnd < target || this.btlBw === 0) this.cwnd = Math.min(this.cwnd + acked, this.startupCap);
     if (this.cwnd < this.minCwnd) this.cwnd = this.minCwnd;
     if (this.cwnd > this.maxCwnd) this.cwnd = this.maxCwnd;
+    this.cwnd = Math.floor(this.cwnd); // whole bytes, as the stats show it
   }
 }
