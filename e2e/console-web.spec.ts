@@ -250,7 +250,7 @@ test('tasks flow on their own: the demo workload submits by capability, speciali
   await expect(page.getByTestId('demo-bar')).toHaveAttribute('data-paused', 'false');
 });
 
-test('path matrix: every pair of the demo fleet with its path; a probe from one specialist to another returns an RTT; a pair timeline', async ({ page }) => {
+test('path matrix: every pair of the demo fleet with its path; a probe from one specialist to another returns an RTT, and a throughput; a pair timeline', async ({ page }) => {
   const specialists = ['specialist-papers', 'specialist-fx', 'specialist-news'];
   // A probe runs on the member's side: specialist-papers must trust the console's node first.
   const r = spawnSync(process.execPath, [pilotctl, '--json', 'handshake', 'specialist-papers', 'e2e: fleet probes'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
@@ -277,6 +277,10 @@ test('path matrix: every pair of the demo fleet with its path; a probe from one 
   for (const s of specialists) await expect(page.locator(`[data-testid^="pair-row-${consoleId}-"], [data-testid$="-${consoleId}"]`).filter({ hasText: s })).toHaveAttribute('data-path', 'direct', { timeout: 30_000 });
   await expect(page.getByTestId('census-direct')).not.toHaveText('0');
 
+  // A pair's history: its timeline over the last hour.
+  await pairRow('specialist-papers', 'specialist-news').click();
+  await expect(page.getByTestId('pair-timeline')).toBeVisible();
+
   // A probe from specialist-papers to specialist-news.
   await page.getByTestId('probe-from').selectOption({ label: 'specialist-papers' });
   await page.getByTestId('probe-to').selectOption({ label: 'specialist-news' });
@@ -284,10 +288,12 @@ test('path matrix: every pair of the demo fleet with its path; a probe from one 
   await expect(page.getByTestId('probe-result')).toBeVisible({ timeout: 30_000 });
   expect(Number(await page.getByTestId('probe-result').getAttribute('data-rtt-ms'))).toBeGreaterThan(0);
   await expect(page.getByTestId('probe-result')).toHaveAttribute('data-path', /^(direct|punched|relay)$/);
+  // A short throughput test between the same two: 1 MiB through specialist-news's echo port and back.
+  await page.getByTestId('probe-mode').selectOption('throughput');
+  await page.getByTestId('probe-button').click();
+  await expect(page.getByTestId('probe-throughput')).toBeVisible({ timeout: 60_000 });
+  expect(Number(await page.getByTestId('probe-throughput').getAttribute('data-mbit'))).toBeGreaterThan(0);
 
-  // A pair's history: its timeline over the last hour.
-  await pairRow('specialist-papers', 'specialist-news').click();
-  await expect(page.getByTestId('pair-timeline')).toBeVisible();
   await shot(page, 'matrix');
 });
 

@@ -107,6 +107,8 @@ export interface FleetProbeView {
   rtts: number[];
   errors: string[];
   stats: { sent: number; received: number; minMs?: number; medianMs?: number; maxMs?: number };
+  /** A throughput probe: bytes sent through B's echo port and back, the time, and the rate each way. */
+  throughput?: { bytes: number; ms: number; mbitPerS: number };
 }
 
 export interface WhyStepView {
@@ -135,7 +137,9 @@ const nodeId = z.number().int().min(1).max(0xffffffff);
 export const fleetMethodSchemas = {
   'fleet.matrix': z.object({ refresh: z.boolean().optional(), maxPairs: z.number().int().min(0).max(1_000_000).optional() }).strict(),
   'fleet.history': z.object({ a: nodeId, b: nodeId }).strict(),
-  'fleet.probe': z.object({ from: nodeId, to: nodeId, count: z.number().int().min(1).max(10).optional() }).strict(),
+  'fleet.probe': z
+    .object({ from: nodeId, to: nodeId, count: z.number().int().min(1).max(10).optional(), mode: z.enum(['ping', 'throughput']).optional(), bytes: z.number().int().min(1024).max(4 << 20).optional() })
+    .strict(),
   'fleet.why': z.object({ nodeId }).strict(),
 } as const;
 

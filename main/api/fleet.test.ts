@@ -84,6 +84,9 @@ describe('fleet API (matrix, history, probe, why) over real nodes', () => {
     expect(probe.stats).toMatchObject({ sent: 2, received: 2 });
     expect(probe.path).toBe('direct');
     await expect(svc.call('fleet.probe', { from: d.node.nodeId, to: a.node.nodeId })).rejects.toMatchObject({ code: 'permission_denied' });
+    const tp = await svc.call('fleet.probe', { from: b.node.nodeId, to: a.node.nodeId, mode: 'throughput', bytes: 64 << 10 });
+    expect(tp.throughput).toMatchObject({ bytes: 64 << 10 });
+    expect(tp.throughput?.mbitPerS).toBeGreaterThan(0);
 
     // The console dialled a: its dial trace tells the story.
     const why = await svc.call('fleet.why', { nodeId: a.node.nodeId });

@@ -148,15 +148,19 @@ export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; hi
       return sweep(maxPairs ?? DEFAULT_MAX_PAIRS);
     },
     'fleet.history': async ({ a, b }) => history.view(a, b, node.clock.wallNow()),
-    'fleet.probe': async ({ from, to, count }) => {
+    'fleet.probe': async ({ from, to, count, mode, bytes }) => {
       const n = count ?? 3;
-      const r = from === node.nodeId ? await probeFrom(node, to, n) : await requestProbe(node, from, to, n);
+      const opts: { mode?: 'ping' | 'throughput'; bytes?: number } = {};
+      if (mode) opts.mode = mode;
+      if (bytes) opts.bytes = bytes;
+      const r = from === node.nodeId ? await probeFrom(node, to, n, opts) : await requestProbe(node, from, to, n, opts);
       const stats = rttStats([...r.rtts, ...r.errors.map(() => undefined)]);
       const out: FleetProbeView = { from, to, rtts: r.rtts, errors: r.errors, stats: { sent: stats.sent, received: stats.received } };
       if (stats.minMs !== undefined) out.stats.minMs = stats.minMs;
       if (stats.medianMs !== undefined) out.stats.medianMs = stats.medianMs;
       if (stats.maxMs !== undefined) out.stats.maxMs = stats.maxMs;
       if (r.path) out.path = r.path;
+      if (r.throughput) out.throughput = { ...r.throughput, mbitPerS: r.throughput.ms > 0 ? (r.throughput.bytes * 8) / (r.throughput.ms / 1000) / 1e6 : 0 };
       return out;
     },
     'fleet.why': async ({ nodeId }): Promise<WhyPathView> => {

@@ -51,7 +51,12 @@ describe('fleet query (port 1011)', () => {
       const probe = await requestProbe(console_.node, a.node.nodeId, b.node.nodeId, 2);
       expect(probe.rtts).toHaveLength(2);
       expect(probe).toMatchObject({ target: b.node.nodeId, path: 'direct', errors: [] });
-      expect(sa.counters).toMatchObject({ answered: 1, probes: 1, refused: 0 });
+      // A short throughput test: 256 KiB through b's echo port and back, from a.
+      const tp = await requestProbe(console_.node, a.node.nodeId, b.node.nodeId, 1, { mode: 'throughput', bytes: 256 << 10 });
+      expect(tp.throughput?.bytes).toBe(256 << 10);
+      expect(tp.throughput?.ms).toBeGreaterThan(0);
+      expect(tp.errors).toEqual([]);
+      expect(sa.counters).toMatchObject({ answered: 1, probes: 2, refused: 0 });
 
       await expect(queryFleetPeers(stranger.node, a.node.nodeId)).rejects.toMatchObject({ code: 'permission_denied' });
       await expect(requestProbe(stranger.node, a.node.nodeId, b.node.nodeId)).rejects.toMatchObject({ code: 'permission_denied' });

@@ -6,6 +6,8 @@
  * One exchange per stream, frames as the trace query's (`type u32 ‖ length u32 ‖ JSON`):
  *   → QUERY  {"kind":"peers"}                       ← PEERS  {"address","node_id","hostname","nat_type","peers":[…]}
  *   → QUERY  {"kind":"probe","target":N,"count":k}  ← PROBE  {"target","path","rtts":[…],"errors":[…]}
+ *   → QUERY  {"kind":"probe","target":N,"mode":"throughput","bytes":B}  ← PROBE  {…, "throughput":{"bytes","ms"}}
+ *            (B bytes through the target's echo port and back: a short throughput test)
  *   ← REFUSED {"error":"…"}
  * The peer table is private like spans: only a peer this node trusts or shares a non-zero group with
  * gets it. A probe makes this node send traffic on the asker's behalf, so it needs more: the asker
@@ -20,12 +22,16 @@ import type { Logger } from '../../util/log';
 import type { PilotNode } from '../node';
 import type { PilotStream } from '../stream';
 import type { TunnelEvent } from '../tunnel-types';
+import { randomBytes } from 'node:crypto';
 import { FrameReader, targetAddress, writeOrRefused, type Target } from './common';
+import { echo } from './echo';
 
 export const FLEET_QUERY_PORT = 1011;
 export const FLEET_QUERY_TYPE = { QUERY: 1, PEERS: 2, REFUSED: 3, PROBE: 4 } as const;
 export const MAX_PEERS = 2000;
 export const MAX_PROBE_COUNT = 10;
+export const MAX_PROBE_BYTES = 4 << 20;
+export const DEFAULT_PROBE_BYTES = 1 << 20;
 const MAX_QUERY_BYTES = 1024;
 const MAX_REPLY_BYTES = 1 << 20;
 const NAT_TYPES = ['none', 'port-preserving', 'cone', 'symmetric', 'unknown'] as const;
@@ -61,11 +67,18 @@ const probeReply = z.object({
   path: z.enum(PATHS).optional(),
   rtts: z.array(z.number().finite().min(0)).max(MAX_PROBE_COUNT),
   errors: z.array(z.string().max(1024)).max(MAX_PROBE_COUNT),
+  throughput: z.object({ bytes: z.number().int().min(0), ms: z.number().finite().min(0) }).optional(),
 });
 const refusedReply = z.object({ error: z.string().max(1024) });
 const query = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('peers') }),
-  z.object({ kind: z.literal('probe'), target: z.number().int().min(1).max(0xffffffff), count: z.number().int().min(1).max(MAX_PROBE_COUNT).optional() }),
+  z.object({
+    kind: z.literal('probe'),
+    target: z.number().int().min(1).max(0xffffffff),
+    count: z.number().int().min(1).max(MAX_PROBE_COUNT).optional(),
+    mode: z.enum(['ping', 'throughput']).optional(),
+    bytes: z.number().int().min(1).max(MAX_PROBE_BYTES).optional(),
+  }),
 ]);
 
 export interface FleetTable {
@@ -81,6 +94,15 @@ export interface ProbeResult {
   path?: FleetPeer['path'];
   rtts: number[];
   errors: string[];
+  /** A throughput probe: `bytes` went to the target's echo port and came back in `ms`. */
+  throughput?: { bytes: number; ms: number };
+}
+
+export interface ProbeOptions {
+  mode?: 'ping' | 'throughput';
+  /** Bytes for a throughput probe (default 1 MiB, at most 4 MiB). */
+  bytes?: number;
+  timeoutMs?: number;
 }
 
 export interface FleetQueryGate {
@@ -116,10 +138,28 @@ export function localFleetTable(node: PilotNode, since: ReadonlyMap<number, numb
   return out;
 }
 
-/** Pings `target` `count` times from `node` (the probe a fleet query runs on an asker's behalf). */
-export async function probeFrom(node: PilotNode, target: number, count: number, timeoutMs = 2000): Promise<ProbeResult> {
+/**
+ * The probe a fleet query runs on an asker's behalf: `count` control pings from `node` to `target`,
+ * or (mode throughput) `bytes` through the target's echo port and back, timed.
+ */
+export async function probeFrom(node: PilotNode, target: number, count: number, opts: ProbeOptions = {}): Promise<ProbeResult> {
+  const timeoutMs = opts.timeoutMs ?? 2000;
   const rtts: number[] = [];
   const errors: string[] = [];
+  if (opts.mode === 'throughput') {
+    const bytes = Math.min(opts.bytes ?? DEFAULT_PROBE_BYTES, MAX_PROBE_BYTES);
+    const out: ProbeResult = { target, rtts, errors };
+    try {
+      const t0 = performance.now();
+      const back = await echo(node, target, randomBytes(bytes), Math.max(timeoutMs, 30_000));
+      out.throughput = { bytes: back.length, ms: performance.now() - t0 };
+    } catch (e) {
+      errors.push(e instanceof Error ? e.message : String(e));
+    }
+    const path = node.tunnels.pathOf(target);
+    if (path) out.path = path;
+    return out;
+  }
   for (let i = 0; i < count; i++) {
     try {
       const rtt = await node.controlPing(target, timeoutMs);
@@ -246,7 +286,10 @@ export class FleetQueryService {
       }
       this.counters.probes++;
       const { target } = parsed;
-      probeFrom(this.node, target, parsed.count ?? 3)
+      const opts: ProbeOptions = {};
+      if (parsed.mode) opts.mode = parsed.mode;
+      if (parsed.bytes) opts.bytes = parsed.bytes;
+      probeFrom(this.node, target, parsed.count ?? 3, opts)
         .then((r) => finish(FLEET_QUERY_TYPE.PROBE, r))
         .catch((e: unknown) => {
           this.log.warn('fleet probe failed', { peer, target, error: String(e) });
@@ -293,12 +336,16 @@ export async function queryFleetPeers(node: PilotNode, target: Target, timeoutMs
   return out;
 }
 
-/** Asks `from` to ping `to` `count` times and report the RTTs. `from` must trust this node. */
-export async function requestProbe(node: PilotNode, from: Target, to: number, count = 3, timeoutMs = 15_000): Promise<ProbeResult> {
-  const r = await exchange(node, from, { kind: 'probe', target: to, count: Math.min(Math.max(1, count), MAX_PROBE_COUNT) }, timeoutMs);
+/** Asks `from` to ping `to` `count` times (or run a throughput probe) and report. `from` must trust this node. */
+export async function requestProbe(node: PilotNode, from: Target, to: number, count = 3, opts: { mode?: 'ping' | 'throughput'; bytes?: number; timeoutMs?: number } = {}): Promise<ProbeResult> {
+  const q: Record<string, unknown> = { kind: 'probe', target: to, count: Math.min(Math.max(1, count), MAX_PROBE_COUNT) };
+  if (opts.mode) q['mode'] = opts.mode;
+  if (opts.bytes) q['bytes'] = Math.min(opts.bytes, MAX_PROBE_BYTES);
+  const r = await exchange(node, from, q, opts.timeoutMs ?? (opts.mode === 'throughput' ? 60_000 : 15_000));
   const p = probeReply.safeParse(r.body);
   if (r.type !== FLEET_QUERY_TYPE.PROBE || !p.success) throw new PilotError('internal', `fleet probe: ${r.who} sent a malformed reply`);
   const out: ProbeResult = { target: p.data.target, rtts: p.data.rtts, errors: p.data.errors };
   if (p.data.path) out.path = p.data.path;
+  if (p.data.throughput) out.throughput = p.data.throughput;
   return out;
 }
