@@ -91,6 +91,22 @@ describe.runIf(pre.ok)(pre.ok ? 'fleet matrix in the NAT lab (issue 13)' : `flee
     expect(m!.census.counts.relay).toBeGreaterThanOrEqual(1);
   });
 
+  it('why this path: a → b tells of the punch that made it; c → d of the relay, its reason, and no upgrade behind a symmetric NAT', async () => {
+    const ab = await fleet.node('a').ipc.call('fleet.why', { nodeId: fleet.node('b').nodeId });
+    expect(ab.path).toBe('punched');
+    expect(ab.localNat).toBe('port-preserving');
+    const stages = ab.steps.map((s) => s.stage);
+    expect(stages).toEqual(expect.arrayContaining(['nat', 'establish', 'punch', 'established', 'now']));
+    expect(ab.steps.find((s) => s.stage === 'established')?.title).toBe('Established: punched');
+
+    const cd = await fleet.node('c').ipc.call('fleet.why', { nodeId: fleet.node('d').nodeId });
+    expect(cd.path).toBe('relay');
+    expect(cd.localNat).toBe('symmetric');
+    const relay = cd.steps.find((s) => s.stage === 'relay');
+    expect(relay?.detail).toMatch(/^(no_direct_answer|no_endpoint): /);
+    expect(cd.steps.find((s) => s.stage === 'no_upgrade')?.detail).toContain('symmetric NAT');
+  });
+
   it('a probe from a to b (punched) returns RTTs over the punched path', async () => {
     const k = fleet.node('k');
     const r = await k.ipc.call('fleet.probe', { from: fleet.node('a').nodeId, to: fleet.node('b').nodeId, count: 3 });
