@@ -69,8 +69,9 @@ const ZERO_NONCE = new Uint8Array(12);
 class Peer {
   path: PathKind = 'pending';
   /**
-   * Our X25519 key pair towards this peer: the node's start-up pair for the first session, a fresh
-   * one for every re-key we start (forward secrecy between sessions).
+   * Our X25519 key pair towards this peer: a fresh one per tunnel session and for every re-key we
+   * start (forward secrecy between sessions). The start-up pair only answers PILS from senders we
+   * hold no entry for (answerUnknownSession).
    */
   x25519: KeyPair;
   /** The endpoint the registry gave for this peer (path labels: reached there = direct). */
@@ -317,10 +318,15 @@ export class TunnelManager {
     return out;
   }
 
-  private getPeer(nodeId: number): Peer {
+  /**
+   * The peer entry, made on first use with a fresh X25519 pair of ours (or `pair`): every tunnel
+   * session has its own key, so a peer that dropped its state for us (after `untrust`, or a
+   * `forget` here) sees a new key, which is the one thing the reference answers.
+   */
+  private getPeer(nodeId: number, pair?: KeyPair): Peer {
     let p = this.peers.get(nodeId);
     if (!p) {
-      p = new Peer(nodeId, this.x25519);
+      p = new Peer(nodeId, pair ?? this.backend.x25519Generate());
       this.peers.set(nodeId, p);
       this.opts.onEvent?.({ type: 'peer_added', nodeId });
     }
@@ -652,9 +658,11 @@ export class TunnelManager {
       if (this.logLimit.allow('stale_key', fields)) this.opts.log.warn('key exchange with a retired X25519 key dropped (replayed?)', fields);
       return;
     }
+    // A new peer entry gets a fresh X25519 pair of ours (one per tunnel session), answered below.
+    const mine = existing?.x25519 ?? this.backend.x25519Generate();
     if (fresh || changed) {
       try {
-        secret = this.backend.x25519((existing?.x25519 ?? this.x25519).privateKey, x25519);
+        secret = this.backend.x25519(mine.privateKey, x25519);
       } catch (e) {
         if (!(e instanceof PilotError) || e.code !== 'bad_key') throw e;
         this.drop('bad_key', existing);
@@ -663,7 +671,7 @@ export class TunnelManager {
         return;
       }
     }
-    const p = existing ?? this.getPeer(nodeId);
+    const p = existing ?? this.getPeer(nodeId, mine);
     const now = this.opts.clock.now();
     p.counters.keyExchangesReceived++;
     p.lastRecv = now;

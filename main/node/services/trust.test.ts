@@ -90,6 +90,29 @@ describe('trust handshake (port 444)', () => {
     await expect(a.svc.trust.revoke(b.node.nodeId)).rejects.toMatchObject({ code: 'not_found', message: `handshake revoke: node ${b.node.nodeId} was not trusted` });
   });
 
+  // Issue 15: only a pending request of ours can be approved. An approval relayed through the
+  // registry that arrives after we revoked (our request is gone) must not re-create trust.
+  it('a registry-relayed approval arriving after a revoke does not re-create trust', async () => {
+    const a = await net.peer({ public: true });
+    const b = await net.peer({ public: true });
+    const pending = waitFor(b.svc.trust, 'request');
+    await a.svc.trust.request(b.node.nodeId);
+    await pending;
+    const aTrusts = becomes(a, b.node.nodeId, 'trusted');
+    await b.svc.trust.approve(a.node.nodeId);
+    await aTrusts;
+    // b's approve also answered through the registry: that relayed copy may still be in flight here.
+    await a.svc.trust.revoke(b.node.nodeId);
+    await a.svc.settled();
+    expect(a.svc.trust.stateOf(b.node.nodeId)).toBe('none');
+    // b's approval arrives late, through the registry's inbox.
+    await b.node.registry.respondHandshake(a.node.nodeId, true).catch(() => undefined);
+    await a.svc.trust.poll();
+    await a.svc.settled();
+    expect(a.svc.trust.stateOf(b.node.nodeId)).toBe('none');
+    expect(a.svc.trust.isTrusted(b.node.nodeId)).toBe(false);
+  });
+
   it('auto-approves a mutual request', async () => {
     const a = await net.peer({ public: true });
     const b = await net.peer({ public: true });

@@ -554,10 +554,14 @@ export class TrustService extends EventEmitter<TrustEvents> {
   }
 
   private async onAnswer(accept: boolean, nodeId: number, publicKey: string | undefined): Promise<void> {
+    // Any lookup happens before the decision, and nothing is awaited between deciding and acting: a
+    // decision taken before an await could act on a request that a revoke withdrew meanwhile (a
+    // relayed approval re-creating trust after `untrust`, issue 15).
+    const looked = accept && publicKey === undefined && this.store.hasOutgoing(nodeId) ? (await this.peerInfo(nodeId))?.publicKey : undefined;
     const d = decideAnswer(accept, { trusted: this.store.isTrusted(nodeId), outgoing: this.store.hasOutgoing(nodeId) });
     switch (d.action) {
       case 'trust': {
-        const key = publicKey ?? (await this.peerInfo(nodeId))?.publicKey ?? '';
+        const key = publicKey ?? looked ?? '';
         this.store.setTrusted({ nodeId, publicKey: key, approvedAt: this.node.clock.wallNow(), mutual: true, network: 0 });
         this.changed(nodeId);
         this.log.info('trust accepted by peer', { peer: nodeId });
