@@ -2,7 +2,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { silentLogger } from '../../util/log';
 import { TestNet, waitFor, type Peer } from './testkit';
 import type { TrustChange } from './trust';
-import { FleetQueryService, queryFleetPeers, requestProbe } from './fleet-query';
+import { ServiceFrameDecoder, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
+import { FrameReader } from './common';
+import { FLEET_QUERY_PORT, FLEET_QUERY_TYPE, FleetQueryService, queryFleetPeers, requestProbe } from './fleet-query';
 
 // Real backbone + real nodes over UDP on 127.0.0.1, in process.
 let net: TestNet;
@@ -79,6 +81,30 @@ describe('fleet query (port 1011)', () => {
       expect(gated.counters).toMatchObject({ answered: 1, refused: 1, probes: 0 });
     } finally {
       gated.stop();
+    }
+  });
+
+  it('answers a malformed query (not JSON, unknown kind, a probe count over the limit) with REFUSED and counts it', async () => {
+    const x = await net.peer({ public: true, hostname: 'fq-bad-x' });
+    const y = await net.peer({ public: true, hostname: 'fq-bad-y' });
+    const sy = new FleetQueryService(y.node, { mayQuery: () => true, mayProbe: () => true }, silentLogger);
+    sy.start({ netcheck: false });
+    try {
+      const bodies = ['not json', JSON.stringify({ kind: 'shell', cmd: 'ls' }), JSON.stringify({ kind: 'probe', target: x.node.nodeId, count: 1000 })];
+      for (const body of bodies) {
+        const s = await x.node.dial(y.node.address, FLEET_QUERY_PORT);
+        const dec = new ServiceFrameDecoder(1 << 20);
+        const reader = new FrameReader<ServiceFrame>(s, (c) => dec.push(Uint8Array.from(c)));
+        s.stopBuffering();
+        s.write(encodeServiceFrame(FLEET_QUERY_TYPE.QUERY, new TextEncoder().encode(body)));
+        const f = await reader.next(5000);
+        expect(f?.type).toBe(FLEET_QUERY_TYPE.REFUSED);
+        expect(new TextDecoder().decode(f!.payload)).toContain('bad query');
+        if (!s.closed) s.end();
+      }
+      expect(sy.counters).toMatchObject({ queries: 3, badQueries: 3, answered: 0, probes: 0 });
+    } finally {
+      sy.stop();
     }
   });
 });
