@@ -113,4 +113,27 @@ describe.runIf(pre.ok)(pre.ok ? 'fleet matrix in the NAT lab (issue 13)' : `flee
     expect(r.stats.received).toBe(3);
     expect(r.path).toBe('punched');
   });
+
+  it('history: when rc and rd turn port-keeping, c ↔ d upgrades from relay to punched; the pair history records the change and why tells of the upgrade', async () => {
+    const k = fleet.node('k');
+    const c = fleet.node('c').nodeId;
+    const d = fleet.node('d').nodeId;
+    const [lo, hi] = c < d ? [c, d] : [d, c];
+    await Promise.all([lab.setNat('rc', 'masquerade'), lab.setNat('rd', 'masquerade')]);
+    // Traffic keeps flowing (probes from c, which trusts k) while the console's node sweeps.
+    await vi.waitFor(
+      async () => {
+        await k.ipc.call('fleet.probe', { from: c, to: d, count: 2 }).catch(() => undefined);
+        const m = await k.ipc.call('fleet.matrix', { refresh: true });
+        expect(m.pairs.find((p) => p.a === lo && p.b === hi)?.path).toBe('punched');
+      },
+      { timeout: 60_000, interval: 500 },
+    );
+    const h = await k.ipc.call('fleet.history', { a: c, b: d });
+    expect(h.changes.map((x) => `${x.from}→${x.to}`)).toContain('relay→punched');
+    expect(h.samples[0]?.path).toBe('relay');
+    const why = await fleet.node('c').ipc.call('fleet.why', { nodeId: d });
+    expect(why.path).toBe('punched');
+    expect(why.steps.find((s) => s.stage === 'upgrade')?.title).toBe('Upgraded to punched');
+  }, 90_000);
 });
