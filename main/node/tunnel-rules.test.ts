@@ -32,7 +32,12 @@ describe('tunnel rules: key exchange', () => {
     const same = { fresh: false, changed: false };
     expect(rules.shouldAnswerKx(same, 10_000, 9_500)).toBe(false);
     expect(rules.shouldAnswerKx(same, 10_000, 8_000)).toBe(true);
-    expect(rules.shouldAnswerKx({ fresh: true, changed: false }, 10_000, 9_999)).toBe(true);
+    // A new session whose exchange answers ours (sent under a second ago): no answer back, which
+    // would make a reference peer restart its state again.
+    expect(rules.shouldAnswerKx({ fresh: true, changed: false }, 10_000, 9_999)).toBe(false);
+    expect(rules.shouldAnswerKx({ fresh: true, changed: false }, 10_000, -Infinity)).toBe(true);
+    expect(rules.shouldAnswerKx({ fresh: false, changed: true }, 10_000, 9_999)).toBe(true);
+    expect(rules.shouldAnswerKx({ fresh: true, changed: true }, 10_000, 9_999)).toBe(true);
   });
 
   it('knows a retired key when offered again, and which punch targets can be sent to', () => {
@@ -112,5 +117,15 @@ describe('silenceRekeyDue', () => {
   it('at most one self-started re-key per 2 × silenceMs', () => {
     expect(rules.silenceRekeyDue({ lastSend: 5900, lastRecv: 0, unansweredSince: 800, lastRekey: 4500 }, 6000, S)).toBe(false);
     expect(rules.silenceRekeyDue({ lastSend: 5900, lastRecv: 0, unansweredSince: 800, lastRekey: 4000 }, 6000, S)).toBe(true);
+  });
+});
+
+describe('nextProbeGap', () => {
+  it('doubles from the base up to the cap', () => {
+    expect(rules.nextProbeGap(undefined, 5000)).toBe(5000);
+    expect(rules.nextProbeGap(5000, 5000)).toBe(10_000);
+    expect(rules.nextProbeGap(40_000, 5000)).toBe(60_000);
+    expect(rules.nextProbeGap(60_000, 5000)).toBe(60_000);
+    expect(rules.nextProbeGap(100, 5000)).toBe(5000);
   });
 });

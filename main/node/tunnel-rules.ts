@@ -62,12 +62,27 @@ export function kxMayMoveEndpoint(plan: KxPlan, fromKnownEndpoint: boolean): boo
 }
 
 /**
- * Whether to answer an accepted key exchange with ours: when the peer may not have our key yet (new
- * state, a re-key), or a probe reaches us and we have not sent one for a second (that answer is what
- * lets a relayed peer upgrade).
+ * Whether to answer an accepted key exchange with ours. Every exchange a reference peer receives
+ * restarts its cipher state (wire.md §6.2), so we answer only when the peer may lack our key:
+ * - it re-keyed (a changed key: it restarted, or has none of ours);
+ * - a new session, unless we sent our key under a second ago (then its exchange is the answer to
+ *   ours, or crossed it: either way it has our key);
+ * - an unchanged key after a second of quiet from us (the peer dropped its state and asks again, or
+ *   a relayed peer's direct probe: that answer is what lets it upgrade).
  */
 export function shouldAnswerKx(plan: KxPlan, now: number, lastKxSent: number, minGapMs = 1000): boolean {
-  return plan.fresh || plan.changed || now - lastKxSent > minGapMs;
+  if (plan.changed) return true;
+  return now - lastKxSent > minGapMs;
+}
+
+/**
+ * The gap before the next direct probe (punch + key exchange) of a relayed peer: each probe restarts
+ * a reference peer's state, so the gap doubles from `baseMs` up to `maxMs` while the peer stays on
+ * relay; a path change starts it over.
+ */
+export function nextProbeGap(previousGap: number | undefined, baseMs: number, maxMs = 60_000): number {
+  if (previousGap === undefined) return baseMs;
+  return Math.min(maxMs, Math.max(baseMs, previousGap * 2));
 }
 
 /**

@@ -14,7 +14,8 @@
  *             status is unknown: direct at its registered endpoint, else whether a punch was
  *             requested before the path worked (rules.directKind);
  *  - relay:   frames go through the beacon (0x05 Relay / 0x06 RelayDeliver).
- * A relayed peer is probed every `upgradeIntervalMs` (punch + direct PILA); the first authenticated
+ * A relayed peer is probed (punch + direct PILA) after `upgradeIntervalMs`, the gap doubling up to
+ * 60 s while it stays on relay (each probe restarts a reference peer's state); the first authenticated
  * frame that arrives straight from the peer's endpoint switches it back to punched.
  */
 import { PilotError } from '../../shared/errors';
@@ -80,6 +81,9 @@ class Peer {
   lastRekey = -Infinity;
   /** The first send after the last receive. */
   unansweredSince = -Infinity;
+  /** Relayed peer: when the next direct probe is due, and the gap that led to it (doubling). */
+  nextProbeAt = -Infinity;
+  probeGap: number | undefined;
   endpoint: UdpEndpoint | undefined;
   relay = false;
   punchInvolved = false;
@@ -337,6 +341,8 @@ export class TunnelManager {
     if (p.path === to) return;
     const from = p.path;
     p.path = to;
+    p.probeGap = undefined; // a new path: relay probes start over at the base interval
+    p.nextProbeAt = -Infinity;
     p.pathChanges++;
     const ev: TunnelEvent = { type: 'path_changed', nodeId: p.nodeId, from, to };
     if (p.endpoint) ev.endpoint = formatEndpoint(p.endpoint);
@@ -495,9 +501,13 @@ export class TunnelManager {
     for (const p of this.peers.values()) {
       if (p.relay && p.cipher && now - Math.max(p.lastSend, p.lastRecv) < 120_000) {
         anyRelay = true;
-        p.punchRequestedAt = now;
-        this.sendBeacon({ type: 'punch_request', requester: this.nodeIdValue, target: p.nodeId });
-        if (p.endpoint) this.maybeSendKx(p, true, p.endpoint);
+        if (now >= p.nextProbeAt) {
+          p.probeGap = rules.nextProbeGap(p.probeGap, this.o.upgradeIntervalMs);
+          p.nextProbeAt = now + p.probeGap;
+          p.punchRequestedAt = now;
+          this.sendBeacon({ type: 'punch_request', requester: this.nodeIdValue, target: p.nodeId });
+          if (p.endpoint) this.maybeSendKx(p, true, p.endpoint);
+        }
       }
       if (p.cipher && rules.silenceRekeyDue(p, now, this.o.silenceRekeyMs)) {
         this.rekey(p, now);
