@@ -55,8 +55,8 @@ export interface CongestionController {
 }
 
 /** The controller the config asks for. */
-export function makeCongestionController(config: TransportConfig, segmentSize: number): CongestionController {
-  return config.congestion === 'bbr' ? new BbrController(config, segmentSize) : new RenoController(config, segmentSize);
+export function makeCongestionController(algorithm: TransportConfig['congestion'], config: TransportConfig, segmentSize: number): CongestionController {
+  return algorithm === 'bbr' ? new BbrController(config, segmentSize) : new RenoController(config, segmentSize);
 }
 
 /**

@@ -52,6 +52,8 @@ export interface StreamOptions {
    * would fragment a 4 KiB segment; the window unit stays the MSS (transport.md §5.2).
    */
   segmentSize?: number;
+  /** Congestion control for this connection (default: the config's `congestion`). */
+  congestion?: TransportConfig['congestion'];
   /** Initiator: emit `dial_relay_hint` and reset the SYN timer base at the 3rd retry (default true). */
   relayFallback?: boolean;
 }

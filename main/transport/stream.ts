@@ -79,6 +79,8 @@ export class StreamConnection {
   readonly role: 'initiator' | 'responder';
   readonly config: TransportConfig;
   /** Payload bytes per data segment (≤ MSS). */
+  /** The congestion controller this connection runs. */
+  readonly congestion: TransportConfig['congestion'];
   readonly segmentSize: number;
   readonly createdAt: number;
   /** Time of this connection's live entry in the driver's scheduler (owned by the scheduler). */
@@ -135,7 +137,8 @@ export class StreamConnection {
     if (!Number.isInteger(seg) || seg < 64 || seg > c.mss) throw new PilotError('invalid_argument', `segmentSize must be 64..${c.mss}`);
     this.segmentSize = seg;
     this.ctx = new StreamContext(this, opts.hooks, c, seg, opts.now);
-    this.cc = makeCongestionController(c, seg);
+    this.congestion = opts.congestion ?? c.congestion;
+    this.cc = makeCongestionController(this.congestion, c, seg);
     this.rtt = new RttEstimator(c);
     this.rack = new Rack(c, seg, this.rtt);
     this.rate = new RateSampler();

@@ -98,6 +98,18 @@ describe('ConnectionTable', () => {
     expect(table.peerLimited).toBe(1);
   });
 
+  it('congestion control per connection: the hook chooses, else the config', () => {
+    const { table } = mkTable();
+    const plain = table.dial(peer, 1000, 0);
+    expect(plain.congestion).toBe('reno');
+    const hooked = new ConnectionTable(
+      { send: () => undefined, sendRaw: () => undefined, data: () => undefined, event: () => undefined, congestionFor: (r) => (r.node === 2 ? 'bbr' : undefined) },
+      {},
+    );
+    expect(hooked.dial(backboneAddress(2), 1000, 0).congestion).toBe('bbr');
+    expect(hooked.dial(backboneAddress(3), 1000, 0).congestion).toBe('reno');
+  });
+
   it('SYN rate limits: 10/s per source, 100/s global; excess dropped silently, tokens refill', () => {
     const { table, out } = mkTable();
     table.listen(1000, 1000);

@@ -48,6 +48,8 @@ export interface TableHooks {
   removed?(conn: StreamConnection): void;
   /** Payload bytes per data segment for a new connection to `remote` (default: the MSS). */
   segmentSizeFor?(remote: Address): number | undefined;
+  /** Congestion control for a new connection to `remote` (default: the transport config's). */
+  congestionFor?(remote: Address): TransportConfig['congestion'] | undefined;
   /** Admission control for a new SYN (e.g. trust); false → RST, no connection is created. */
   admit?(port: number, src: Address): boolean;
   /** `transport.ackBatching`: the first ACK of a batch was deferred; call `flushAcks(now)` soon. */
@@ -94,6 +96,10 @@ const EMPTY = new Uint8Array(0);
 
 function rstSegment(): Segment {
   return { flags: FLAG_RST, seq: 0, ack: 0, window: 0, payload: EMPTY };
+}
+
+function congestionOpt(c: TransportConfig['congestion'] | undefined): { congestion?: TransportConfig['congestion'] } {
+  return c === undefined ? {} : { congestion: c };
 }
 
 function segmentSizeOpt(n: number | undefined): { segmentSize?: number } {
@@ -362,6 +368,7 @@ export class ConnectionTable {
       config: this.transport,
       relayFallback,
       ...segmentSizeOpt(this.hooks.segmentSizeFor?.(remote)),
+      ...congestionOpt(this.hooks.congestionFor?.(remote)),
     });
     const ak = addressKey(remote);
     let m = this.byRemote.get(ak);
