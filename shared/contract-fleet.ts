@@ -140,7 +140,8 @@ export const fleetMethodSchemas = {
   'fleet.probe': z
     .object({ from: nodeId, to: nodeId, count: z.number().int().min(1).max(10).optional(), mode: z.enum(['ping', 'throughput']).optional(), bytes: z.number().int().min(1024).max(4 << 20).optional() })
     .strict(),
-  'fleet.why': z.object({ nodeId }).strict(),
+  /** `from`: another member's story of its tunnel to `nodeId` (default: this node's). */
+  'fleet.why': z.object({ nodeId, from: nodeId.optional() }).strict(),
 } as const;
 
 export interface FleetMethodResults {

@@ -3,7 +3,7 @@ import type { SpanView } from '../../shared/contract';
 import type { FleetPeer } from '../node/services/fleet-query';
 import { FleetHistory } from './fleet-history';
 import { aggregateByGroup, buildPairs, census, countPaths, pairPath, type MemberSweep } from './fleet-matrix';
-import { whyThisPath } from './fleet-why';
+import { whyThisPath } from '../node/services/fleet-why';
 
 const peer = (nodeId: number, path: FleetPeer['path'], o: Partial<FleetPeer> = {}): FleetPeer => ({ nodeId, path, pathChanges: 1, bytesIn: 0, bytesOut: 0, ...o });
 const sweep = (nodeId: number, peers: FleetPeer[]): MemberSweep => ({ nodeId, table: { nodeId, address: `0:0000.0000.000${nodeId}`, peers } });

@@ -93,6 +93,12 @@ describe('fleet API (matrix, history, probe, why) over real nodes', () => {
     expect(why.path).toBe('direct');
     expect(why.steps.map((s) => s.stage)).toEqual(expect.arrayContaining(['nat', 'establish', 'established', 'now']));
     expect(why.localNat).toBe('none');
+
+    // A member's story of its own tunnel (a dialled b), asked over the fleet query; d refuses.
+    const whyAB = await svc.call('fleet.why', { from: a.node.nodeId, nodeId: b.node.nodeId });
+    expect(whyAB).toMatchObject({ nodeId: b.node.nodeId, path: 'direct' });
+    expect(whyAB.steps.map((s) => s.stage)).toEqual(expect.arrayContaining(['nat', 'establish', 'established', 'now']));
+    await expect(svc.call('fleet.why', { from: d.node.nodeId, nodeId: a.node.nodeId })).rejects.toMatchObject({ code: 'permission_denied' });
   });
 });
 

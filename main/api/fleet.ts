@@ -8,11 +8,11 @@
 import { formatAddress, backboneAddress } from '../../shared/address';
 import type { FleetMatrixView, FleetMemberView, FleetProbeView, WhyPathView } from '../../shared/contract-fleet';
 import type { TunnelEvent } from '../node/tunnel-types';
-import { localFleetTable, probeFrom, queryFleetPeers, requestProbe, type FleetTable } from '../node/services/fleet-query';
+import { localFleetTable, probeFrom, queryFleetPeers, requestProbe, requestWhy, type FleetTable } from '../node/services/fleet-query';
 import type { ApiContext, DomainHandlers } from './context';
 import { FleetHistory } from './fleet-history';
 import { aggregateByGroup, buildPairs, census, countPaths, type MemberSweep } from './fleet-matrix';
-import { whyThisPath } from './fleet-why';
+import { whyThisPath } from '../node/services/fleet-why';
 import { rttStats } from '../../shared/ping-stats';
 
 /** Past this many pairs the matrix is sent aggregated by group (and the history is not kept per pair). */
@@ -163,17 +163,32 @@ export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; hi
       if (r.throughput) out.throughput = { ...r.throughput, mbitPerS: r.throughput.ms > 0 ? (r.throughput.bytes * 8) / (r.throughput.ms / 1000) / 1e6 : 0 };
       return out;
     },
-    'fleet.why': async ({ nodeId }): Promise<WhyPathView> => {
+    'fleet.why': async ({ nodeId, from }): Promise<WhyPathView> => {
+      const natOfMember = async (id: number): Promise<string | undefined> => {
+        let nat = natOf.get(id);
+        if (nat === undefined && id !== node.nodeId) {
+          nat = await queryFleetPeers(node, id, o.queryTimeoutMs ?? 3000).then(
+            (tb) => tb.natType,
+            () => undefined,
+          );
+          if (nat) natOf.set(id, nat);
+        }
+        return id === node.nodeId ? myNat() : nat;
+      };
+      // Another member's story of its tunnel (fleet query): the NAT types the sweeps learnt fill its gaps.
+      if (from !== undefined && from !== node.nodeId) {
+        const w = await requestWhy(node, from, nodeId, o.queryTimeoutMs ?? 5000);
+        const pn = w.peerNat ?? (await natOfMember(nodeId));
+        if (pn) {
+          w.peerNat = pn;
+          const nat = w.steps.find((s) => s.stage === 'nat');
+          if (nat) nat.detail = nat.detail.replace('the peer: NAT type not reported', pn === 'none' ? 'the peer: no NAT (public address)' : `the peer: ${pn} NAT`);
+        }
+        return w;
+      }
       const t = node.tunnelInfo(nodeId);
       const rec = node.peerRecord(nodeId);
-      let peerNat = natOf.get(nodeId);
-      if (peerNat === undefined) {
-        peerNat = await queryFleetPeers(node, nodeId, o.queryTimeoutMs ?? 3000).then(
-          (tb) => tb.natType,
-          () => undefined,
-        );
-        if (peerNat) natOf.set(nodeId, peerNat);
-      }
+      const peerNat = await natOfMember(nodeId);
       const input: Parameters<typeof whyThisPath>[0] = { nodeId, path: t?.path, pathChanges: t?.pathChanges ?? 0, spans: ctx.tracer.list(100_000) };
       if (rec.hostname) input.hostname = rec.hostname;
       if (t?.endpoint) input.endpoint = t.endpoint;

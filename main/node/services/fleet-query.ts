@@ -8,6 +8,7 @@
  *   → QUERY  {"kind":"probe","target":N,"count":k}  ← PROBE  {"target","path","rtts":[…],"errors":[…]}
  *   → QUERY  {"kind":"probe","target":N,"mode":"throughput","bytes":B}  ← PROBE  {…, "throughput":{"bytes","ms"}}
  *            (B bytes through the target's echo port and back: a short throughput test)
+ *   → QUERY  {"kind":"why","target":N}              ← WHY    {WhyPathView: this node's story of its tunnel to N}
  *   ← REFUSED {"error":"…"}
  * The peer table is private like spans: only a peer this node trusts or shares a non-zero group with
  * gets it. A probe makes this node send traffic on the asker's behalf, so it needs more: the asker
@@ -25,9 +26,11 @@ import type { TunnelEvent } from '../tunnel-types';
 import { randomBytes } from 'node:crypto';
 import { FrameReader, targetAddress, writeOrRefused, type Target } from './common';
 import { echo } from './echo';
+import { whyThisPath, type WhyInput } from './fleet-why';
+import type { WhyPathView } from '../../../shared/contract-fleet';
 
 export const FLEET_QUERY_PORT = 1011;
-export const FLEET_QUERY_TYPE = { QUERY: 1, PEERS: 2, REFUSED: 3, PROBE: 4 } as const;
+export const FLEET_QUERY_TYPE = { QUERY: 1, PEERS: 2, REFUSED: 3, PROBE: 4, WHY: 5 } as const;
 export const MAX_PEERS = 2000;
 export const MAX_PROBE_COUNT = 10;
 export const MAX_PROBE_BYTES = 4 << 20;
@@ -70,8 +73,30 @@ const probeReply = z.object({
   throughput: z.object({ bytes: z.number().int().min(0), ms: z.number().finite().min(0) }).optional(),
 });
 const refusedReply = z.object({ error: z.string().max(1024) });
+const whyReply = z.object({
+  nodeId: z.number().int(),
+  hostname: z.string().max(255).optional(),
+  path: z.string().max(32),
+  endpoint: z.string().max(64).optional(),
+  localNat: z.string().max(32).optional(),
+  peerNat: z.string().max(32).optional(),
+  traceId: z.string().max(64).optional(),
+  steps: z
+    .array(
+      z.object({
+        stage: z.enum(['nat', 'establish', 'key_exchange', 'punch', 'relay', 'established', 'upgrade', 'no_upgrade', 'now', 'missing']),
+        title: z.string().max(256),
+        detail: z.string().max(2048),
+        status: z.enum(['ok', 'error', 'info']),
+        atMs: z.number().finite().optional(),
+        durationMs: z.number().finite().optional(),
+      }),
+    )
+    .max(64),
+});
 const query = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('peers') }),
+  z.object({ kind: z.literal('why'), target: z.number().int().min(1).max(0xffffffff) }),
   z.object({
     kind: z.literal('probe'),
     target: z.number().int().min(1).max(0xffffffff),
@@ -136,6 +161,18 @@ export function localFleetTable(node: PilotNode, since: ReadonlyMap<number, numb
   if (node.hostname) out.hostname = node.hostname;
   if (natType) out.natType = natType;
   return out;
+}
+
+/** `node`'s story of its tunnel to `target`, from its own dial spans (peerNat: when the caller knows it). */
+export function localWhy(node: PilotNode, target: number, localNat?: string, peerNat?: string): WhyPathView {
+  const t = node.tunnelInfo(target);
+  const rec = node.peerRecord(target);
+  const input: WhyInput = { nodeId: target, path: t?.path, pathChanges: t?.pathChanges ?? 0, spans: node.tracer.list(100_000) };
+  if (rec.hostname) input.hostname = rec.hostname;
+  if (t?.endpoint) input.endpoint = t.endpoint;
+  if (localNat) input.localNat = localNat;
+  if (peerNat) input.peerNat = peerNat;
+  return whyThisPath(input);
 }
 
 /**
@@ -222,6 +259,11 @@ export class FleetQueryService {
     return localFleetTable(this.node, this.since, this.natType);
   }
 
+  /** This node's story of its tunnel to `target` (fleet-why.ts), from its own dial spans. */
+  why(target: number): WhyPathView {
+    return localWhy(this.node, target, this.natType);
+  }
+
   private onStream(s: PilotStream): void {
     s.stopBuffering();
     const decoder = new ServiceFrameDecoder(MAX_QUERY_BYTES);
@@ -261,6 +303,17 @@ export class FleetQueryService {
       if (!parsed) {
         this.counters.badQueries++;
         finish(FLEET_QUERY_TYPE.REFUSED, { error: 'bad query: expected {"kind":"peers"} or {"kind":"probe","target":<node id>}' });
+        return;
+      }
+      if (parsed.kind === 'why') {
+        if (!this.gate.mayQuery(peer)) {
+          this.counters.refused++;
+          this.log.info('fleet why refused: peer not trusted and in no shared group', { peer });
+          finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: dial stories are shared only with trusted peers and fellow group members' });
+          return;
+        }
+        this.counters.answered++;
+        finish(FLEET_QUERY_TYPE.WHY, this.why(parsed.target));
         return;
       }
       if (parsed.kind === 'peers') {
@@ -348,4 +401,12 @@ export async function requestProbe(node: PilotNode, from: Target, to: number, co
   if (p.data.path) out.path = p.data.path;
   if (p.data.throughput) out.throughput = p.data.throughput;
   return out;
+}
+
+/** Asks `from` for its story of its tunnel to `to` (trusted peers and group mates). */
+export async function requestWhy(node: PilotNode, from: Target, to: number, timeoutMs = 5000): Promise<WhyPathView> {
+  const r = await exchange(node, from, { kind: 'why', target: to }, timeoutMs);
+  const p = whyReply.safeParse(r.body);
+  if (r.type !== FLEET_QUERY_TYPE.WHY || !p.success) throw new PilotError('internal', `fleet why: ${r.who} sent a malformed reply`);
+  return p.data as WhyPathView;
 }

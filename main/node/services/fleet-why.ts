@@ -3,8 +3,8 @@
  * (node-tracing.ts: tunnel.establish with children key_exchange, punch, relay; the later
  * tunnel.upgrade in the same trace) and the NAT type each side reported.
  */
-import type { SpanView } from '../../shared/contract';
-import type { WhyPathView, WhyStepView } from '../../shared/contract-fleet';
+import type { SpanView } from '../../../shared/contract';
+import type { WhyPathView, WhyStepView } from '../../../shared/contract-fleet';
 
 export interface WhyInput {
   nodeId: number;
