@@ -17,6 +17,12 @@
  * A relayed peer is probed (punch + direct PILA) after `upgradeIntervalMs`, the gap doubling up to
  * 60 s while it stays on relay (each probe restarts a reference peer's state); the first authenticated
  * frame that arrives straight from the peer's endpoint switches it back to punched.
+ *
+ * Kept here: the datagram dispatch, key exchange handling, establishment and path upkeep, which share
+ * the peer table and the socket. Split out: decisions (tunnel-rules.ts), per-peer state
+ * (tunnel-peer.ts), key exchange budgets and retired keys (kx-guard.ts), registered keys
+ * (key-directory.ts), traffic to ourselves (loopback.ts). Next to split if it grows: establishment
+ * and upkeep (startEstablish, upgradeTick, rekey) into their own driver.
  */
 import { PilotError } from '../../shared/errors';
 import {
@@ -29,9 +35,11 @@ import {
   type KeyPair,
 } from '../crypto';
 import { decodeBeacon, encodeBeacon, type BeaconMessage } from '../wire/beacon';
-import type { DropReason, PathKind, PeerCounters, PeerTunnelInfo, TunnelEvent, TunnelOptions } from './tunnel-types';
+import type { DropReason, PathKind, PeerTunnelInfo, TunnelEvent, TunnelOptions } from './tunnel-types';
 import { KeyDirectory } from './key-directory';
 import { Loopback } from './loopback';
+import { KxGuard } from './kx-guard';
+import { Peer } from './tunnel-peer';
 import * as rules from './tunnel-rules';
 import {
   classifyDatagram,
@@ -46,7 +54,6 @@ import {
 } from '../wire/tunnel';
 import type { TimerHandle } from '../util/clock';
 import { LogLimiter, type LogFields } from '../util/log';
-import { TokenBucket } from '../util/token-bucket';
 import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type UdpEndpoint } from './udp';
 import { u32 } from '../wire/bytes';
 
@@ -55,69 +62,8 @@ export type { DropReason, PathKind, PeerCounters, PeerTunnelInfo, TunnelEvent, T
 const MAX_QUEUE = 64;
 /** PILS senders without a session that we answered lately, remembered at most (then started over). */
 const MAX_ORPHAN_SENDERS = 4096;
-/** Retired X25519 keys remembered per node, and nodes remembered (oldest forgotten first). */
-const MAX_RETIRED_PER_NODE = 8;
-const MAX_RETIRED_NODES = 4096;
-/**
- * Key exchanges judged per claimed sender: a node sends one per 250 ms while it establishes a tunnel
- * and one per 5 s while it probes a relayed peer, so 10/s with a burst of 20 never limits an honest peer.
- */
-const KX_PER_SEC = 10;
-const KX_BURST = 20;
-const MAX_KX_BUCKETS = 4096;
 const ZERO_NONCE = new Uint8Array(12);
 
-class Peer {
-  path: PathKind = 'pending';
-  /**
-   * Our X25519 key pair towards this peer: a fresh one per tunnel session and for every re-key we
-   * start (forward secrecy between sessions). The start-up pair only answers PILS from senders we
-   * hold no entry for (answerUnknownSession).
-   */
-  x25519: KeyPair;
-  /** The endpoint the registry gave for this peer (path labels: reached there = direct). */
-  registered: UdpEndpoint | undefined;
-  /** When we last re-keyed on our own (a silent peer), -Infinity if never. */
-  lastRekey = -Infinity;
-  /** The first send after the last receive. */
-  unansweredSince = -Infinity;
-  /** Relayed peer: when the next direct probe is due, and the gap that led to it (doubling). */
-  nextProbeAt = -Infinity;
-  probeGap: number | undefined;
-  endpoint: UdpEndpoint | undefined;
-  relay = false;
-  punchInvolved = false;
-  punchRequestedAt = -Infinity;
-  peerX25519: Uint8Array | undefined;
-  peerEd25519: Uint8Array | undefined;
-  cipher: TunnelCipher | undefined;
-  authenticated = false;
-  queue: Uint8Array[] = [];
-  lastKxSent = -Infinity;
-  lastRecv = -Infinity;
-  lastDirectRecv = -Infinity;
-  lastSend = -Infinity;
-  pathChanges = 0;
-  waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  establishing: { started: number; timer: TimerHandle | undefined } | undefined;
-  counters: PeerCounters = {
-    bytesIn: 0,
-    bytesOut: 0,
-    framesIn: 0,
-    framesOut: 0,
-    keyExchangesSent: 0,
-    keyExchangesReceived: 0,
-    relayedIn: 0,
-    relayedOut: 0,
-    drops: {},
-  };
-  constructor(
-    readonly nodeId: number,
-    x25519: KeyPair,
-  ) {
-    this.x25519 = x25519;
-  }
-}
 
 export class TunnelManager {
   private readonly peers = new Map<number, Peer>();
@@ -140,14 +86,8 @@ export class TunnelManager {
   private beaconValue: UdpEndpoint | undefined;
   /** UDP-level counters (Info's pkts/bytes). */
   readonly totals = { pktsSent: 0, pktsRecv: 0, bytesSent: 0, bytesRecv: 0, sendErrors: 0 };
-  /**
-   * X25519 keys each peer has replaced (newest last, a few per node, a bounded number of nodes): a
-   * key exchange offering one again is a replay of a recorded exchange (a peer makes a fresh key
-   * whenever it starts), which would bring back the old key with a fresh replay window.
-   */
-  private readonly retiredKeys = new Map<number, Uint8Array[]>();
-  /** Key exchanges judged per claimed sender (KX_PER_SEC, burst KX_BURST). */
-  private readonly kxBuckets = new Map<number, TokenBucket>();
+  /** Key exchange budgets per sender and the X25519 keys peers have replaced (kx-guard.ts). */
+  private readonly kxGuard = new KxGuard();
   /** Packets addressed to ourselves, handed back to the node on a later turn. */
   private readonly loopback = new Loopback((packet) => this.opts.onPacket(packet, this.nodeIdValue));
 
@@ -635,7 +575,7 @@ export class TunnelManager {
     }
     // Judging a key exchange costs a signature check and a key agreement: a budget per claimed
     // sender, spent before either, so a flood of signed exchanges cannot take the CPU from others.
-    if (!this.kxBudget(f.sender)) {
+    if (!this.kxGuard.budget(f.sender, this.opts.clock.now())) {
       this.drop('rate_limited', this.peers.get(f.sender));
       return;
     }
@@ -662,7 +602,7 @@ export class TunnelManager {
     // Decide before touching any state: a signed exchange with an unusable key (a low-order point
     // gives an all-zero secret) is dropped, and the tunnel we may already have stays as it was.
     let secret: Uint8Array | undefined;
-    if ((fresh || changed) && rules.isRetiredKey(this.retiredKeys.get(nodeId), x25519)) {
+    if ((fresh || changed) && this.kxGuard.isRetired(nodeId, x25519)) {
       this.drop('stale_key', existing);
       const fields: LogFields = { peer: nodeId, endpoint: formatEndpoint(from) };
       if (this.logLimit.allow('stale_key', fields)) this.opts.log.warn('key exchange with a retired X25519 key dropped (replayed?)', fields);
@@ -687,7 +627,7 @@ export class TunnelManager {
     p.lastRecv = now;
     if (secret) {
       p.cipher = new TunnelCipher(this.backend, deriveTunnelKey(this.backend, secret));
-      if (changed && p.peerX25519) this.retireKey(nodeId, p.peerX25519);
+      if (changed && p.peerX25519) this.kxGuard.retire(nodeId, p.peerX25519);
       p.peerX25519 = Uint8Array.from(x25519);
       p.peerEd25519 = Uint8Array.from(ed25519);
       p.authenticated = true;
@@ -701,30 +641,6 @@ export class TunnelManager {
     if (rules.shouldAnswerKx(plan, now, p.lastKxSent)) this.maybeSendKx(p, true, relayed ? undefined : from);
     this.flushQueue(p);
     if (p.establishing && this.isReady(p.nodeId)) this.finishEstablish(p);
-  }
-
-  private kxBudget(sender: number): boolean {
-    const now = this.opts.clock.now();
-    let b = this.kxBuckets.get(sender);
-    if (!b) {
-      if (this.kxBuckets.size >= MAX_KX_BUCKETS) {
-        for (const [id, bucket] of this.kxBuckets) if (bucket.isFull(now)) this.kxBuckets.delete(id);
-        if (this.kxBuckets.size >= MAX_KX_BUCKETS) this.kxBuckets.clear();
-      }
-      b = new TokenBucket(KX_PER_SEC, KX_BURST, now);
-      this.kxBuckets.set(sender, b);
-    }
-    return b.take(now);
-  }
-
-  private retireKey(nodeId: number, key: Uint8Array): void {
-    let list = this.retiredKeys.get(nodeId);
-    if (!list) {
-      if (this.retiredKeys.size >= MAX_RETIRED_NODES) this.retiredKeys.delete(this.retiredKeys.keys().next().value!);
-      this.retiredKeys.set(nodeId, (list = []));
-    }
-    list.push(key);
-    if (list.length > MAX_RETIRED_PER_NODE) list.shift();
   }
 
   private noteDirect(p: Peer, from: UdpEndpoint): void {
