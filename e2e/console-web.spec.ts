@@ -280,6 +280,11 @@ test('path matrix: every pair of the demo fleet with its path; a probe from one 
   // A pair's history: its timeline over the last hour.
   await pairRow('specialist-papers', 'specialist-news').click();
   await expect(page.getByTestId('pair-timeline')).toBeVisible();
+  // Why this pair is on its path, as its first member tells it (asked over the fleet query).
+  await page.getByTestId('why-button').click();
+  await expect(page.getByTestId('why-step-nat')).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByTestId('why-step-now')).toContainText('direct');
+  await expect(page.locator('[data-testid="why-step-establish"], [data-testid="why-step-missing"]').first()).toBeVisible();
 
   // A probe from specialist-papers to specialist-news.
   await page.getByTestId('probe-from').selectOption({ label: 'specialist-papers' });

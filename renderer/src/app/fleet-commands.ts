@@ -5,7 +5,7 @@
  */
 import { toCallError } from '../api/errors';
 import { fleetHistoryReceived, fleetMatrixFailed, fleetMatrixReceived, fleetMatrixRequested, fleetPairSelected, fleetProbeAnswered, fleetProbeFailed, fleetProbeStarted, whyAnswered, whyFailed, whyRequested } from '../store/fleet/actions';
-import type { FleetError } from '../store/fleet/state';
+import { whyKey, type FleetError } from '../store/fleet/state';
 import { getClient } from './client';
 
 const errorOf = (e: unknown): FleetError => {
@@ -43,12 +43,13 @@ export async function probePair(from: number, to: number, mode: 'ping' | 'throug
   }
 }
 
-/** The story of this node's tunnel to `nodeId`. */
-export async function loadWhy(nodeId: number): Promise<void> {
-  whyRequested(nodeId);
+/** The story of this node's tunnel to `nodeId`, or (with `from`) member from's story of its tunnel to it. */
+export async function loadWhy(nodeId: number, from?: number): Promise<void> {
+  const key = whyKey(nodeId, from);
+  whyRequested(key);
   try {
-    whyAnswered(nodeId, await getClient().call('fleet.why', { nodeId }));
+    whyAnswered(key, await getClient().call('fleet.why', from === undefined ? { nodeId } : { nodeId, from }));
   } catch (e) {
-    whyFailed(nodeId, errorOf(e));
+    whyFailed(key, errorOf(e));
   }
 }
