@@ -21,8 +21,8 @@
  * Kept here: the datagram dispatch, key exchange handling, establishment and path upkeep, which share
  * the peer table and the socket. Split out: decisions (tunnel-rules.ts), per-peer state
  * (tunnel-peer.ts), key exchange budgets and retired keys (kx-guard.ts), registered keys
- * (key-directory.ts), traffic to ourselves (loopback.ts). Next to split if it grows: establishment
- * and upkeep (startEstablish, upgradeTick, rekey) into their own driver.
+ * (key-directory.ts), traffic to ourselves (loopback.ts). establishment and upkeep
+ * (tunnel-upkeep.ts).
  */
 import { PilotError } from '../../shared/errors';
 import {
@@ -40,6 +40,7 @@ import { KeyDirectory } from './key-directory';
 import { Loopback } from './loopback';
 import { KxGuard } from './kx-guard';
 import { Peer } from './tunnel-peer';
+import { TunnelUpkeep } from './tunnel-upkeep';
 import * as rules from './tunnel-rules';
 import {
   classifyDatagram,
@@ -52,7 +53,6 @@ import {
   PILS_HEADER_SIZE,
   writePILSHeader,
 } from '../wire/tunnel';
-import type { TimerHandle } from '../util/clock';
 import { LogLimiter, type LogFields } from '../util/log';
 import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type UdpEndpoint } from './udp';
 import { u32 } from '../wire/bytes';
@@ -78,7 +78,6 @@ export class TunnelManager {
   /** Endpoints the beacon told us to punch towards, with the time: a first contact from one of them is a punched path. */
   private readonly punchTargets = new Map<string, number>();
   private nodeIdValue = 0;
-  private upgradeTimer: TimerHandle | undefined;
   private closed = false;
   /** Logs caused by inbound frames are rate-limited: a hostile peer must not flood the log. */
   private readonly logLimit: LogLimiter;
@@ -90,6 +89,8 @@ export class TunnelManager {
   private readonly kxGuard = new KxGuard();
   /** Packets addressed to ourselves, handed back to the node on a later turn. */
   private readonly loopback = new Loopback((packet) => this.opts.onPacket(packet, this.nodeIdValue));
+  /** Establishment retries, relay probes, silent-peer re-keys, keep-alives (tunnel-upkeep.ts). */
+  private readonly upkeep: TunnelUpkeep;
 
   constructor(private readonly opts: TunnelOptions) {
     this.backend = opts.backend ?? getCrypto();
@@ -106,8 +107,24 @@ export class TunnelManager {
       silenceRekeyMs: opts.silenceRekeyMs ?? 6000,
       kxRetryMs: opts.kxRetryMs ?? 250,
     };
+    this.upkeep = new TunnelUpkeep({
+      clock: opts.clock,
+      log: opts.log,
+      onDialStage: opts.onDialStage,
+      config: this.o,
+      nodeId: () => this.nodeIdValue,
+      beacon: () => this.beaconValue,
+      closed: () => this.closed,
+      peers: () => this.peers.values(),
+      isReady: (id) => this.isReady(id),
+      sendKx: (p, force, direct) => this.maybeSendKx(p, force, direct),
+      sendBeacon: (m) => this.sendBeacon(m),
+      setPath: (p, to) => this.setPath(p, to),
+      rawSend: (f, to) => this.rawSend(f, to),
+      newKeyPair: () => this.backend.x25519Generate(),
+    });
     opts.socket.onMessage((data, from) => this.onDatagram(data, from));
-    this.scheduleUpgrade();
+    this.upkeep.scheduleUpgrade();
   }
 
   /** Our node id (0 until registered). Frames carry it as the sender. */
@@ -174,7 +191,7 @@ export class TunnelManager {
     if (endpoint && !p.endpoint) p.endpoint = endpoint;
     if (this.isReady(nodeId)) return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => p.waiters.push({ resolve, reject }));
-    if (!p.establishing) this.startEstablish(p);
+    if (!p.establishing) this.upkeep.startEstablish(p);
     return done;
   }
 
@@ -199,7 +216,7 @@ export class TunnelManager {
       }
       p.queue.push(Uint8Array.from(packet));
       this.maybeSendKx(p);
-      if (!p.establishing) this.startEstablish(p);
+      if (!p.establishing) this.upkeep.startEstablish(p);
       return;
     }
     this.transmit(p, this.sealFrame(p.cipher, packet));
@@ -230,7 +247,7 @@ export class TunnelManager {
   async close(): Promise<void> {
     this.closed = true;
     this.loopback.close();
-    if (this.upgradeTimer) this.opts.clock.clearTimeout(this.upgradeTimer);
+    this.upkeep.stop();
     for (const p of this.peers.values()) {
       if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
       for (const w of p.waiters) w.reject(new PilotError('unavailable', 'node is shutting down'));
@@ -358,106 +375,6 @@ export class TunnelManager {
       return;
     }
     this.transmit(p, frame);
-  }
-
-  /**
-   * The peer stopped answering while we kept sending: it may have dropped its state (a reference
-   * peer after `untrust`), and it never asks for a key exchange when it cannot decrypt; it answers
-   * one only from a new or changed key. So: a fresh X25519 pair for this peer, the old session
-   * dropped (frames queue until the answer), our exchange sent, the usual establishment retries.
-   */
-  private rekey(p: Peer, now: number): void {
-    p.x25519 = this.backend.x25519Generate();
-    p.cipher = undefined;
-    p.lastRekey = now;
-    this.opts.log.info('peer silent: re-keying with a fresh X25519 key', { peer: p.nodeId, silentMs: Math.round(now - p.lastRecv) });
-    this.maybeSendKx(p, true);
-    if (!p.establishing) this.startEstablish(p);
-  }
-
-  private startEstablish(p: Peer): void {
-    const started = this.opts.clock.now();
-    p.establishing = { started, timer: undefined };
-    const step = (): void => {
-      if (this.closed || !p.establishing) return;
-      const elapsed = this.opts.clock.now() - started;
-      if (this.isReady(p.nodeId)) {
-        this.finishEstablish(p);
-        return;
-      }
-      if (elapsed >= this.o.establishTimeoutMs) {
-        this.failEstablish(p, new PilotError('unreachable', `no key exchange with node ${p.nodeId} after ${Math.round(elapsed)} ms (direct, punch and relay tried)`, 'check that the peer is running: pilotctl lookup ' + p.nodeId));
-        return;
-      }
-      if (!p.relay && elapsed >= this.o.punchAfterMs && p.punchRequestedAt < started && this.beaconValue) {
-        p.punchRequestedAt = this.opts.clock.now();
-        p.punchInvolved = true;
-        this.sendBeacon({ type: 'punch_request', requester: this.nodeIdValue, target: p.nodeId });
-        this.opts.onDialStage?.({ stage: 'punch_request', nodeId: p.nodeId, elapsedMs: elapsed });
-      }
-      if (!p.relay && (elapsed >= this.o.relayAfterMs || !p.endpoint) && this.beaconValue) {
-        this.opts.onDialStage?.({ stage: 'relay_fallback', nodeId: p.nodeId, elapsedMs: elapsed, reason: p.endpoint ? 'no_direct_answer' : 'no_endpoint' });
-        p.relay = true;
-        this.setPath(p, 'relay');
-        this.opts.log.info('switching to relay', { peer: p.nodeId, afterMs: Math.round(elapsed) });
-      }
-      this.maybeSendKx(p);
-      p.establishing.timer = this.opts.clock.setTimeout(step, this.o.kxRetryMs);
-    };
-    step();
-  }
-
-  private finishEstablish(p: Peer): void {
-    if (p.establishing) this.opts.onDialStage?.({ stage: 'established', nodeId: p.nodeId, elapsedMs: this.opts.clock.now() - p.establishing.started, path: p.path });
-    if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
-    p.establishing = undefined;
-    const ws = p.waiters;
-    p.waiters = [];
-    for (const w of ws) w.resolve();
-  }
-
-  private failEstablish(p: Peer, e: PilotError): void {
-    if (p.establishing) this.opts.onDialStage?.({ stage: 'failed', nodeId: p.nodeId, elapsedMs: this.opts.clock.now() - p.establishing.started, error: e.message });
-    if (p.establishing?.timer) this.opts.clock.clearTimeout(p.establishing.timer);
-    p.establishing = undefined;
-    const ws = p.waiters;
-    p.waiters = [];
-    p.queue = [];
-    for (const w of ws) w.reject(e);
-  }
-
-  private scheduleUpgrade(): void {
-    if (this.closed) return;
-    this.upgradeTimer = this.opts.clock.setTimeout(() => {
-      this.upgradeTick();
-      this.scheduleUpgrade();
-    }, this.o.upgradeIntervalMs);
-  }
-
-  /** Relay peers: ask the beacon for a fresh punch and probe the peer's endpoint directly. */
-  private upgradeTick(): void {
-    const now = this.opts.clock.now();
-    let anyRelay = false;
-    for (const p of this.peers.values()) {
-      if (p.relay && p.cipher && now - Math.max(p.lastSend, p.lastRecv) < 120_000) {
-        anyRelay = true;
-        if (now >= p.nextProbeAt) {
-          p.probeGap = rules.nextProbeGap(p.probeGap, this.o.upgradeIntervalMs);
-          p.nextProbeAt = now + p.probeGap;
-          p.punchRequestedAt = now;
-          this.sendBeacon({ type: 'punch_request', requester: this.nodeIdValue, target: p.nodeId });
-          if (p.endpoint) this.maybeSendKx(p, true, p.endpoint);
-        }
-      }
-      if (p.cipher && rules.silenceRekeyDue(p, now, this.o.silenceRekeyMs)) {
-        this.rekey(p, now);
-      } else if (!p.relay && p.endpoint && now - p.lastSend > 15_000 && now - p.lastRecv < 120_000) {
-        // Keep NAT mappings of idle direct peers open.
-        this.rawSend(PILP_FRAME, p.endpoint);
-      }
-    }
-    // While relaying, keep the beacon's view of our own mapping fresh (the NAT may have changed).
-    if (anyRelay) this.sendBeacon({ type: 'discover', nodeId: this.nodeIdValue });
   }
 
   private onDatagram(data: Uint8Array, from: UdpEndpoint): void {
@@ -640,7 +557,7 @@ export class TunnelManager {
     // reaching us while we relay (that answer is what lets the peer upgrade too).
     if (rules.shouldAnswerKx(plan, now, p.lastKxSent)) this.maybeSendKx(p, true, relayed ? undefined : from);
     this.flushQueue(p);
-    if (p.establishing && this.isReady(p.nodeId)) this.finishEstablish(p);
+    if (p.establishing && this.isReady(p.nodeId)) this.upkeep.finishEstablish(p);
   }
 
   private noteDirect(p: Peer, from: UdpEndpoint): void {
