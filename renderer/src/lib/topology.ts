@@ -41,7 +41,16 @@ export function topologyShape(node: NodeInfoView | undefined, peers: readonly Pe
   return key;
 }
 
-export function buildTopology(node: NodeInfoView | undefined, peers: readonly PeerView[], opts: { groups?: boolean } = {}): TopoGraph {
+/** An edge between two members as the fleet's path matrix gives it (shared/contract-fleet.ts). */
+export interface TopoPair {
+  a: number;
+  b: number;
+  path: string;
+}
+
+const TUNNEL_PATHS: ReadonlySet<string> = new Set(['direct', 'punched', 'relay', 'pending']);
+
+export function buildTopology(node: NodeInfoView | undefined, peers: readonly PeerView[], opts: { groups?: boolean; pairs?: readonly TopoPair[] } = {}): TopoGraph {
   const nodes: TopoNode[] = [{ id: SELF_ID, kind: 'self', label: node?.hostname || node?.address || 'this node' }];
   const links: TopoLink[] = [];
   const needsRelay = peers.some((p) => p.path === 'relay');
@@ -57,6 +66,14 @@ export function buildTopology(node: NodeInfoView | undefined, peers: readonly Pe
     if (p.path === 'relay') links.push({ source: RELAY_ID, target: n.id, kind: 'relay' });
     else links.push({ source: SELF_ID, target: n.id, kind: p.path });
     if (opts.groups !== false) for (const g of p.groups) groupSize.set(g, (groupSize.get(g) ?? 0) + 1);
+  }
+  // Member-to-member tunnels from the fleet's matrix (pairs with this node are drawn above).
+  if (opts.pairs?.length) {
+    const shown = new Set(peers.map((p) => p.nodeId));
+    for (const p of opts.pairs) {
+      if (!shown.has(p.a) || !shown.has(p.b) || !TUNNEL_PATHS.has(p.path)) continue;
+      links.push({ source: peerKey(p.a), target: peerKey(p.b), kind: p.path as PathKind });
+    }
   }
   if (opts.groups !== false) {
     for (const [name, size] of [...groupSize].sort((a, b) => a[0].localeCompare(b[0]))) {

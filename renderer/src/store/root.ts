@@ -7,6 +7,8 @@ import { create } from 'zustand';
 import type { RootAction } from './actions';
 import { connectionReducer } from './connection/reducer';
 import { initialConnectionState, type ConnectionState } from './connection/state';
+import { fleetReducer } from './fleet/reducer';
+import { initialFleetState, type FleetState } from './fleet/state';
 import { groupsReducer } from './groups/reducer';
 import { initialGroupsState, type GroupsState } from './groups/state';
 import { logsReducer } from './logs/reducer';
@@ -34,6 +36,7 @@ export interface RootState {
   trust: TrustSliceState;
   netcheck: NetcheckState;
   tasks: TasksState;
+  fleet: FleetState;
 }
 
 export const initialRootState: RootState = {
@@ -46,6 +49,7 @@ export const initialRootState: RootState = {
   trust: initialTrustState,
   netcheck: initialNetcheckState,
   tasks: initialTasksState,
+  fleet: initialFleetState,
 };
 
 export function rootReducer(s: RootState, a: RootAction): RootState {
@@ -59,6 +63,7 @@ export function rootReducer(s: RootState, a: RootAction): RootState {
     trust: trustReducer(s.trust, a),
     netcheck: netcheckReducer(s.netcheck, a),
     tasks: tasksReducer(s.tasks, a),
+    fleet: fleetReducer(s.fleet, a),
   };
   for (const k of Object.keys(next) as (keyof RootState)[]) if (next[k] !== s[k]) return next;
   return s;

@@ -3,6 +3,7 @@ import type { PeerDetail } from '../../../shared/contract';
 import { DEFAULT_PING, clearPings, isPingingContinuously, pingPeer, requestTrust, startPinging, stopPinging, watchPeer } from '../app/commands';
 import { PathBadge, Tags, TrustBadge } from '../components/Badges';
 import { LatencyChart } from '../components/LatencyChart';
+import { WhyPath } from '../components/WhyPath';
 import { formatAge, formatBytes, formatClock, formatCount, formatMs, groupHex } from '../lib/format';
 import { useNow } from '../lib/hooks';
 import { hrefOf } from '../lib/route';
@@ -312,6 +313,7 @@ export function PeerView({ nodeId }: { nodeId: number }): React.JSX.Element {
       <div className="peer-grid">
         <div className="stack">
           <PingPanel nodeId={nodeId} target={target} />
+          <WhyPath nodeId={nodeId} />
         </div>
         {detail ? <Inspector d={detail.detail} now={now} /> : <section className="panel"><div className="empty">Inspecting…</div></section>}
       </div>
