@@ -8,8 +8,7 @@ export class Peer {
   path: PathKind = 'pending';
   /**
    * Our X25519 key pair towards this peer: a fresh one per tunnel session and for every re-key we
-   * start (forward secrecy between sessions). The start-up pair only answers PILS from senders we
-   * hold no entry for (answerUnknownSession).
+   * start (forward secrecy between sessions).
    */
   x25519: KeyPair;
   /** The endpoint the registry gave for this peer (path labels: reached there = direct). */

@@ -68,7 +68,6 @@ const ZERO_NONCE = new Uint8Array(12);
 export class TunnelManager {
   private readonly peers = new Map<number, Peer>();
   private readonly backend: CryptoBackend;
-  private readonly x25519: KeyPair;
   private readonly encrypt: boolean;
   /** Registered keys: the inbound path's only asynchronous step, bounded and closed (key-directory.ts). */
   private readonly keys: KeyDirectory;
@@ -94,7 +93,6 @@ export class TunnelManager {
 
   constructor(private readonly opts: TunnelOptions) {
     this.backend = opts.backend ?? getCrypto();
-    this.x25519 = this.backend.x25519Generate();
     this.encrypt = opts.encrypt ?? true;
     this.beaconValue = opts.beacon;
     this.logLimit = new LogLimiter(() => opts.clock.now());
@@ -139,9 +137,6 @@ export class TunnelManager {
   }
   set beacon(b: UdpEndpoint | undefined) {
     this.beaconValue = b;
-  }
-  get x25519Public(): Uint8Array {
-    return this.x25519.publicKey;
   }
   get encrypted(): boolean {
     return this.encrypt;
@@ -353,8 +348,8 @@ export class TunnelManager {
     return cipher.sealParts(packet, head, 8);
   }
 
-  /** Our signed key exchange with `pair` (a peer's current pair; the start-up pair by default). */
-  private kxFrame(pair: KeyPair = this.x25519): Uint8Array {
+  /** Our signed key exchange with `pair`. */
+  private kxFrame(pair: KeyPair): Uint8Array {
     const sig = signPila(this.opts.identity, this.nodeIdValue, pair.publicKey);
     return encodePILA({
       sender: this.nodeIdValue,
@@ -632,6 +627,11 @@ export class TunnelManager {
    * A PILS from a node we have no state for: send our key exchange so that it re-keys, without
    * creating a peer entry (the frame is unauthenticated: its sender id may be made up). At most
    * once per sender per retry interval, and the table of senders is bounded.
+   *
+   * The key is a fresh one each time, never kept: the sender answers with its exchange, which makes
+   * a peer entry with another fresh key (acceptKx) and one more round. A key used here twice could
+   * be one the sender has already seen replaced, and a node of ours refuses a replaced key as a
+   * replay ('stale_key'), which would leave the two sides unable to agree until a silence re-key.
    */
   private answerUnknownSession(sender: number, from: UdpEndpoint): void {
     const now = this.opts.clock.now();
@@ -639,7 +639,7 @@ export class TunnelManager {
     if (last !== undefined && now - last < this.o.kxRetryMs) return;
     if (this.orphanKxAt.size >= MAX_ORPHAN_SENDERS) this.orphanKxAt.clear();
     this.orphanKxAt.set(sender, now);
-    this.rawSend(this.kxFrame(), from);
+    this.rawSend(this.kxFrame(this.backend.x25519Generate()), from);
   }
 
   private onPilt(frame: Uint8Array, from: UdpEndpoint, relayed: boolean, relaySender: number | undefined): void {
