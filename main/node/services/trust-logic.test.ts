@@ -10,6 +10,7 @@ import {
   decideRequest,
   encodeHandshake,
   handshakeDigest,
+  nextStamp,
   parseHandshake,
   sharedNetwork,
 } from './trust-logic';
@@ -108,5 +109,14 @@ describe('decisions', () => {
     expect(sharedNetwork([0, 4, 2], [0, 2, 4])).toBe(2);
     expect(sharedNetwork([0], [0])).toBeUndefined();
     expect(sharedNetwork([1], [2])).toBeUndefined();
+  });
+});
+
+describe('nextStamp', () => {
+  it('is now, or one past the last second when that is not earlier (no byte-equal resend)', () => {
+    expect(nextStamp(100, undefined)).toBe(100);
+    expect(nextStamp(100, 99)).toBe(100);
+    expect(nextStamp(100, 100)).toBe(101);
+    expect(nextStamp(100, 101)).toBe(102);
   });
 });

@@ -198,3 +198,11 @@ export function decideAnswer(accept: boolean, f: { trusted: boolean; outgoing: b
   if (f.outgoing) return { action: 'clear_outgoing' };
   return { action: 'ignore', reason: 'no request outstanding' };
 }
+
+/**
+ * The Unix second for the next message of one type to one peer: now, or one past the last one when
+ * that is not earlier (two byte-equal messages would be dropped as a replay by the receiver).
+ */
+export function nextStamp(nowSec: number, lastSec: number | undefined): number {
+  return lastSec !== undefined && lastSec >= nowSec ? lastSec + 1 : nowSec;
+}

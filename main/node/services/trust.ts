@@ -35,6 +35,7 @@ import {
   decideRequest,
   encodeHandshake,
   handshakeDigest,
+  nextStamp,
   parseHandshake,
   sharedNetwork,
   type HandshakeMessage,
@@ -112,6 +113,14 @@ export class TrustService extends EventEmitter<TrustEvents> {
   private readonly dialMs: number;
   private readonly readMs: number;
   private readonly replay = new ReplayCache();
+  /**
+   * The Unix second last stamped on a message to each peer, per type. A receiver drops a byte-equal
+   * message as a replay, and ours are byte-equal within one second (deterministic signature, same
+   * text): a request sent again within the second it was first sent (after a revoke, say) would be
+   * lost. Each message gets a later second than the last one of its type to that peer (receivers
+   * accept up to 30 s ahead).
+   */
+  private readonly lastStamp = new Map<string, number>();
   private readonly work: WorkSet;
   private readonly myGroups = new Set<number>();
   private readonly peerGroups = new Map<number, Set<number>>();
@@ -601,8 +610,16 @@ export class TrustService extends EventEmitter<TrustEvents> {
 
   private async sendDirect(nodeId: number, type: HandshakeType, extra: { justification?: string; reason?: string } = {}): Promise<void> {
     const me = this.node.nodeId;
-    const msg = buildHandshake(this.node.identity, type, me, nodeId, this.node.clock.wallNow() / 1000, extra);
+    const msg = buildHandshake(this.node.identity, type, me, nodeId, this.stampFor(nodeId, type), extra);
     await sendOneShot(this.node, nodeId, PORTS.trust, encodeHandshake(msg), this.dialMs);
+  }
+
+  private stampFor(nodeId: number, type: HandshakeType): number {
+    const key = `${nodeId}:${type}`;
+    const sec = nextStamp(Math.floor(this.node.clock.wallNow() / 1000), this.lastStamp.get(key));
+    if (this.lastStamp.size >= MAX_STAMPS) this.lastStamp.clear();
+    this.lastStamp.set(key, sec);
+    return sec;
   }
 
   private async reportTrust(nodeId: number): Promise<void> {
@@ -638,6 +655,9 @@ export class TrustService extends EventEmitter<TrustEvents> {
     this.emit('changed', { nodeId, state: this.store.stateOf(nodeId) });
   }
 }
+
+/** Peers × types whose last message second is remembered (then started over). */
+const MAX_STAMPS = 4096;
 
 /** Pending requests kept at most (a flood of requests cannot grow trust.json without bound). */
 const MAX_PENDING = 1000;
