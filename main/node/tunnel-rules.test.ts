@@ -91,6 +91,13 @@ describe('tunnel rules: paths', () => {
     expect(rules.onDirectFrame(direct, true, kind(undefined, undefined))).toEqual({ relay: false, punchInvolved: false });
   });
 
+  it('a settled path is left alone (the driver skips these calls on its hot path)', () => {
+    const direct = { path: 'direct' as const, relay: false, punchInvolved: true, lastDirectRecv: 0 };
+    expect(rules.onDirectFrame(direct, true, kind(true, true))).toEqual({ relay: false, punchInvolved: true });
+    const relayed = { path: 'relay' as const, relay: true, punchInvolved: false, lastDirectRecv: 0 };
+    expect(rules.onRelayedFrame(relayed, 100_000, kind(true, true))).toEqual({ relay: true, punchInvolved: false });
+  });
+
   it('a relayed frame moves a peer to relay only when no straight frame came in the last 3 s', () => {
     const direct = { path: 'direct' as const, relay: false, punchInvolved: false, lastDirectRecv: 10_000 };
     expect(rules.onRelayedFrame(direct, 12_000, kind(false, false))).toEqual({ relay: false, punchInvolved: false });

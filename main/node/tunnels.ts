@@ -559,6 +559,8 @@ export class TunnelManager {
     const now = this.opts.clock.now();
     p.lastDirectRecv = now;
     if (!p.endpoint || p.endpoint.port !== from.port || p.endpoint.host !== from.host) p.endpoint = from;
+    // Hot path (every frame of a settled straight path): rules.onDirectFrame changes nothing then.
+    if (!p.relay && p.path !== 'pending') return;
     const punchedAt = this.punchTargets.get(endpointKey(from));
     const punchedRecently = punchedAt !== undefined && now - punchedAt < 30_000;
     const change = rules.onDirectFrame(p, punchedRecently, this.kindFor(p));
@@ -568,6 +570,8 @@ export class TunnelManager {
 
   private noteRelayed(p: Peer): void {
     p.counters.relayedIn++;
+    // Hot path (every frame of a settled relay): rules.onRelayedFrame changes nothing then.
+    if (p.relay && p.path !== 'pending') return;
     this.applyPath(p, rules.onRelayedFrame(p, this.opts.clock.now(), this.kindFor(p)));
   }
 
