@@ -8,6 +8,7 @@ import { PilotError } from '../../../shared/errors';
 import { backboneAddress, formatAddress, type Address } from '../../../shared/address';
 import type { PilotNode } from '../node';
 import type { PilotStream } from '../stream';
+import { ServiceFrameDecoder, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
 import type { Logger } from '../../util/log';
 import type { ParentLike } from '../../observe/tracer';
 
@@ -222,4 +223,52 @@ export class WorkSet {
   async settled(): Promise<void> {
     while (this.set.size > 0) await Promise.allSettled([...this.set]);
   }
+}
+
+/**
+ * One request frame in, one answer frame out, then the stream ends: the shape of the query services
+ * (trace-query, fleet-query). Bad framing aborts the stream and calls `badFraming`; `handle` gets the
+ * first complete frame and a `reply(type, body)` that writes one JSON frame and ends the stream (a
+ * second reply, or one after the peer closed, does nothing).
+ */
+export function serveOneFrame(
+  s: PilotStream,
+  maxBytes: number,
+  on: { badFraming: (e: unknown) => void; frame: (f: ServiceFrame, reply: (type: number, body: unknown) => void) => void },
+): void {
+  s.stopBuffering();
+  const decoder = new ServiceFrameDecoder(maxBytes);
+  let done = false;
+  const reply = (type: number, body: unknown): void => {
+    done = true;
+    if (s.closed) return;
+    try {
+      s.write(jsonServiceFrame(type, body));
+    } finally {
+      s.end();
+    }
+  };
+  s.on('data', (chunk) => {
+    if (done) return;
+    let frames: ServiceFrame[];
+    try {
+      frames = decoder.push(Uint8Array.from(chunk));
+    } catch (e) {
+      done = true;
+      s.abort();
+      on.badFraming(e);
+      return;
+    }
+    const f = frames[0];
+    if (!f) return;
+    done = true;
+    on.frame(f, reply);
+  });
+}
+
+const jsonEncoder = new TextEncoder();
+
+/** A service frame whose payload is `body` as JSON. */
+export function jsonServiceFrame(type: number, body: unknown): Uint8Array {
+  return encodeServiceFrame(type, jsonEncoder.encode(JSON.stringify(body)));
 }

@@ -18,13 +18,13 @@
 import { z } from 'zod';
 import { formatAddress } from '../../../shared/address';
 import { PilotError } from '../../../shared/errors';
-import { ServiceFrameDecoder, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
+import { ServiceFrameDecoder, type ServiceFrame } from '../../wire/service';
 import type { Logger } from '../../util/log';
 import type { PilotNode } from '../node';
 import type { PilotStream } from '../stream';
 import type { TunnelEvent } from '../tunnel-types';
 import { randomBytes } from 'node:crypto';
-import { FrameReader, targetAddress, writeOrRefused, type Target } from './common';
+import { FrameReader, jsonServiceFrame, serveOneFrame, targetAddress, writeOrRefused, type Target } from './common';
 import { echo } from './echo';
 import { whyThisPath, type WhyInput } from './fleet-why';
 import type { WhyPathView } from '../../../shared/contract-fleet';
@@ -137,9 +137,8 @@ export interface FleetQueryGate {
   mayProbe(peer: number): boolean;
 }
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
-const frame = (type: number, body: unknown): Uint8Array => encodeServiceFrame(type, enc.encode(JSON.stringify(body)));
+const frame = jsonServiceFrame;
 
 /** This node's peer table as the fleet query answers it (`since`: when each peer's path last changed). */
 export function localFleetTable(node: PilotNode, since: ReadonlyMap<number, number>, natType?: FleetNatType): FleetTable {
@@ -265,90 +264,73 @@ export class FleetQueryService {
   }
 
   private onStream(s: PilotStream): void {
-    s.stopBuffering();
-    const decoder = new ServiceFrameDecoder(MAX_QUERY_BYTES);
-    let done = false;
-    const finish = (type: number, body: unknown): void => {
-      if (s.closed) return;
-      try {
-        s.write(frame(type, body));
-      } finally {
-        s.end();
-      }
-    };
-    s.on('data', (chunk) => {
-      if (done) return;
-      let frames: ServiceFrame[];
-      try {
-        frames = decoder.push(Uint8Array.from(chunk));
-      } catch (e) {
+    serveOneFrame(s, MAX_QUERY_BYTES, {
+      badFraming: (e) => {
         this.counters.badQueries++;
         this.log.debug('bad fleet query, closing', { peer: s.remote.node, error: String(e) });
-        done = true;
-        s.abort();
-        return;
-      }
-      const f = frames[0];
-      if (!f) return;
-      done = true;
-      this.counters.queries++;
-      const peer = s.remote.node;
-      let parsed: z.infer<typeof query> | undefined;
-      try {
-        const r = query.safeParse(JSON.parse(dec.decode(f.payload)));
-        if (f.type === FLEET_QUERY_TYPE.QUERY && r.success) parsed = r.data;
-      } catch {
-        // not JSON: answered below
-      }
-      if (!parsed) {
-        this.counters.badQueries++;
-        finish(FLEET_QUERY_TYPE.REFUSED, { error: 'bad query: expected {"kind":"peers"} or {"kind":"probe","target":<node id>}' });
-        return;
-      }
-      if (parsed.kind === 'why') {
-        if (!this.gate.mayQuery(peer)) {
-          this.counters.refused++;
-          this.log.info('fleet why refused: peer not trusted and in no shared group', { peer });
-          finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: dial stories are shared only with trusted peers and fellow group members' });
-          return;
-        }
-        this.counters.answered++;
-        finish(FLEET_QUERY_TYPE.WHY, this.why(parsed.target));
-        return;
-      }
-      if (parsed.kind === 'peers') {
-        if (!this.gate.mayQuery(peer)) {
-          this.counters.refused++;
-          this.log.info('fleet query refused: peer not trusted and in no shared group', { peer });
-          finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: the peer table is shared only with trusted peers and fellow group members' });
-          return;
-        }
-        const t = this.table();
-        this.counters.answered++;
-        const body: Record<string, unknown> = { address: t.address, node_id: t.nodeId, peers: t.peers };
-        if (t.hostname) body['hostname'] = t.hostname;
-        if (t.natType) body['nat_type'] = t.natType;
-        finish(FLEET_QUERY_TYPE.PEERS, body);
-        return;
-      }
-      if (!this.gate.mayProbe(peer)) {
-        this.counters.refused++;
-        this.log.info('fleet probe refused: peer not trusted', { peer, target: parsed.target });
-        finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: this node runs probes only for peers it trusts' });
-        return;
-      }
-      this.counters.probes++;
-      const { target } = parsed;
-      const opts: ProbeOptions = {};
-      if (parsed.mode) opts.mode = parsed.mode;
-      if (parsed.bytes) opts.bytes = parsed.bytes;
-      probeFrom(this.node, target, parsed.count ?? 3, opts)
-        .then((r) => finish(FLEET_QUERY_TYPE.PROBE, r))
-        .catch((e: unknown) => {
-          this.log.warn('fleet probe failed', { peer, target, error: String(e) });
-          finish(FLEET_QUERY_TYPE.REFUSED, { error: `probe failed: ${String(e)}` });
-        });
+      },
+      frame: (f, finish) => this.answer(s, f, finish),
     });
+  }
+
+  private answer(s: PilotStream, f: ServiceFrame, finish: (type: number, body: unknown) => void): void {
+    this.counters.queries++;
+    const peer = s.remote.node;
+    let parsed: z.infer<typeof query> | undefined;
+    try {
+      const r = query.safeParse(JSON.parse(dec.decode(f.payload)));
+      if (f.type === FLEET_QUERY_TYPE.QUERY && r.success) parsed = r.data;
+    } catch {
+      // not JSON: answered below
+    }
+    if (!parsed) {
+      this.counters.badQueries++;
+      finish(FLEET_QUERY_TYPE.REFUSED, { error: 'bad query: expected {"kind":"peers"} or {"kind":"probe","target":<node id>}' });
+      return;
+    }
+    if (parsed.kind === 'why') {
+      if (!this.gate.mayQuery(peer)) {
+        this.counters.refused++;
+        this.log.info('fleet why refused: peer not trusted and in no shared group', { peer });
+        finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: dial stories are shared only with trusted peers and fellow group members' });
+        return;
+      }
+      this.counters.answered++;
+      finish(FLEET_QUERY_TYPE.WHY, this.why(parsed.target));
+      return;
+    }
+    if (parsed.kind === 'peers') {
+      if (!this.gate.mayQuery(peer)) {
+        this.counters.refused++;
+        this.log.info('fleet query refused: peer not trusted and in no shared group', { peer });
+        finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: the peer table is shared only with trusted peers and fellow group members' });
+        return;
+      }
+      const t = this.table();
+      this.counters.answered++;
+      const body: Record<string, unknown> = { address: t.address, node_id: t.nodeId, peers: t.peers };
+      if (t.hostname) body['hostname'] = t.hostname;
+      if (t.natType) body['nat_type'] = t.natType;
+      finish(FLEET_QUERY_TYPE.PEERS, body);
+      return;
+    }
+    if (!this.gate.mayProbe(peer)) {
+      this.counters.refused++;
+      this.log.info('fleet probe refused: peer not trusted', { peer, target: parsed.target });
+      finish(FLEET_QUERY_TYPE.REFUSED, { error: 'not trusted: this node runs probes only for peers it trusts' });
+      return;
+    }
+    this.counters.probes++;
+    const { target } = parsed;
+    const opts: ProbeOptions = {};
+    if (parsed.mode) opts.mode = parsed.mode;
+    if (parsed.bytes) opts.bytes = parsed.bytes;
+    probeFrom(this.node, target, parsed.count ?? 3, opts)
+      .then((r) => finish(FLEET_QUERY_TYPE.PROBE, r))
+      .catch((e: unknown) => {
+        this.log.warn('fleet probe failed', { peer, target, error: String(e) });
+        finish(FLEET_QUERY_TYPE.REFUSED, { error: `probe failed: ${String(e)}` });
+      });
   }
 }
 

@@ -17,11 +17,11 @@ import { z } from 'zod';
 import { formatAddress } from '../../../shared/address';
 import type { SpanView } from '../../../shared/contract';
 import { PilotError } from '../../../shared/errors';
-import { ServiceFrameDecoder, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
+import { ServiceFrameDecoder, type ServiceFrame } from '../../wire/service';
 import type { Logger } from '../../util/log';
 import type { PilotNode } from '../node';
 import type { PilotStream } from '../stream';
-import { FrameReader, targetAddress, writeOrRefused, type Target } from './common';
+import { FrameReader, jsonServiceFrame, serveOneFrame, targetAddress, writeOrRefused, type Target } from './common';
 
 export const TRACE_QUERY_PORT = 1010;
 export const TRACE_QUERY_TYPE = { QUERY: 1, SPANS: 2, REFUSED: 3 } as const;
@@ -81,7 +81,7 @@ export const spanClock = (): number => performance.timeOrigin + performance.now(
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const frame = (type: number, body: unknown): Uint8Array => encodeServiceFrame(type, enc.encode(JSON.stringify(body)));
+const frame = jsonServiceFrame;
 
 /** Keeps the newest spans whose JSON fits `maxBytes` (and at most `maxSpans`). */
 export function boundSpans(spans: SpanView[], maxSpans = MAX_REPLY_SPANS, maxBytes = MAX_REPLY_BYTES - 4096): { spans: SpanView[]; truncated: boolean } {
@@ -122,60 +122,43 @@ export class TraceQueryService {
   }
 
   private onStream(s: PilotStream): void {
-    s.stopBuffering();
-    const decoder = new ServiceFrameDecoder(MAX_QUERY_BYTES);
-    let done = false;
-    const finish = (type: number, body: unknown): void => {
-      done = true;
-      if (s.closed) return;
-      try {
-        s.write(frame(type, body));
-      } finally {
-        s.end();
-      }
-    };
-    s.on('data', (chunk) => {
-      if (done) return;
-      let frames: ServiceFrame[];
-      try {
-        frames = decoder.push(Uint8Array.from(chunk));
-      } catch (e) {
+    serveOneFrame(s, MAX_QUERY_BYTES, {
+      badFraming: (e) => {
         this.counters.badQueries++;
         this.log.debug('bad trace query, closing', { peer: s.remote.node, error: String(e) });
-        done = true;
-        s.abort();
-        return;
-      }
-      const f = frames[0];
-      if (!f) return;
-      this.counters.queries++;
-      const peer = s.remote.node;
-      let traceId: string | undefined;
-      try {
-        const q = JSON.parse(dec.decode(f.payload)) as { trace_id?: unknown };
-        if (f.type === TRACE_QUERY_TYPE.QUERY && typeof q.trace_id === 'string' && TRACE_ID.test(q.trace_id)) traceId = q.trace_id;
-      } catch {
-        // not JSON: answered below
-      }
-      if (traceId === undefined) {
-        this.counters.badQueries++;
-        finish(TRACE_QUERY_TYPE.REFUSED, { error: 'bad query: expected {"trace_id":"<hex>"}' });
-        return;
-      }
-      const nowMs = this.now();
-      if (!this.gate.mayQuery(peer)) {
-        this.counters.refused++;
-        this.log.info('trace query refused: peer not trusted and in no shared group', { peer, trace_id: traceId });
-        finish(TRACE_QUERY_TYPE.REFUSED, { error: 'not trusted: spans are shared only with trusted peers and fellow group members' });
-        return;
-      }
-      const b = boundSpans(this.spansOf(traceId));
-      this.counters.answered++;
-      this.log.debug('trace query answered', { peer, trace_id: traceId, spans: b.spans.length });
-      const body: Record<string, unknown> = { trace_id: traceId, address: formatAddress(this.node.address), now_ms: nowMs, spans: b.spans, truncated: b.truncated };
-      if (this.node.hostname) body['hostname'] = this.node.hostname;
-      finish(TRACE_QUERY_TYPE.SPANS, body);
+      },
+      frame: (f, finish) => this.answer(s, f, finish),
     });
+  }
+
+  private answer(s: PilotStream, f: ServiceFrame, finish: (type: number, body: unknown) => void): void {
+    this.counters.queries++;
+    const peer = s.remote.node;
+    let traceId: string | undefined;
+    try {
+      const q = JSON.parse(dec.decode(f.payload)) as { trace_id?: unknown };
+      if (f.type === TRACE_QUERY_TYPE.QUERY && typeof q.trace_id === 'string' && TRACE_ID.test(q.trace_id)) traceId = q.trace_id;
+    } catch {
+      // not JSON: answered below
+    }
+    if (traceId === undefined) {
+      this.counters.badQueries++;
+      finish(TRACE_QUERY_TYPE.REFUSED, { error: 'bad query: expected {"trace_id":"<hex>"}' });
+      return;
+    }
+    const nowMs = this.now();
+    if (!this.gate.mayQuery(peer)) {
+      this.counters.refused++;
+      this.log.info('trace query refused: peer not trusted and in no shared group', { peer, trace_id: traceId });
+      finish(TRACE_QUERY_TYPE.REFUSED, { error: 'not trusted: spans are shared only with trusted peers and fellow group members' });
+      return;
+    }
+    const b = boundSpans(this.spansOf(traceId));
+    this.counters.answered++;
+    this.log.debug('trace query answered', { peer, trace_id: traceId, spans: b.spans.length });
+    const body: Record<string, unknown> = { trace_id: traceId, address: formatAddress(this.node.address), now_ms: nowMs, spans: b.spans, truncated: b.truncated };
+    if (this.node.hostname) body['hostname'] = this.node.hostname;
+    finish(TRACE_QUERY_TYPE.SPANS, body);
   }
 }
 
