@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LOW_ORDER_X25519_HEX } from '../wire/testkit';
 import { fromHex, toHex } from '../util/bytes';
 import { allBackends, getCrypto } from './backends';
 import { TunnelCipher, deriveTunnelKey } from './tunnel';
@@ -150,15 +151,7 @@ describe.each(pairs)('TunnelCipher %s', (_name, tx, rx) => {
 
 describe.each(backends.map((b) => [b.name, b] as const))('primitives with the %s backend', (_name, backend) => {
   // The five u-coordinates of order dividing 8 on Curve25519 (and the non-canonical encodings p, p+1).
-  const LOW_ORDER = [
-    '0000000000000000000000000000000000000000000000000000000000000000',
-    '0100000000000000000000000000000000000000000000000000000000000000',
-    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p - 1
-    'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-    '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-    'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p
-    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p + 1
-  ];
+  const LOW_ORDER = LOW_ORDER_X25519_HEX;
 
   it.each(LOW_ORDER)('refuses the low-order X25519 public key %s with bad_key', (hex) => {
     const { privateKey } = backend.x25519Generate();

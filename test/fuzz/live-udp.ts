@@ -24,17 +24,10 @@ import { signPila, getCrypto } from '../../main/crypto';
 import { mulberry32 } from '../../main/util/random';
 import { mutateRandomly, vectorSeeds } from './mutate';
 import { alive, diffCounts, rssKb, victimInfo, type Fleet } from './live-fleet';
+import { LOW_ORDER_X25519_HEX } from '../../main/wire/testkit';
 
 /** The small-order points of Curve25519 (and their non-canonical encodings): every one gives a zero shared secret. */
-export const LOW_ORDER_X25519: readonly Uint8Array[] = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+export const LOW_ORDER_X25519: readonly Uint8Array[] = LOW_ORDER_X25519_HEX.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
 
 export const KINDS = [
   'random',

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseAddress } from '../../shared/address';
 import { Identity, signPila } from '../../main/crypto';
 import { encodePILA } from '../../main/wire/tunnel';
+import { LOW_ORDER_X25519_HEX } from '../../main/wire/testkit';
 import { PilotNode } from '../../main/node/node';
 import { silentLogger } from '../../main/util/log';
 import { withClient } from '../../main/daemon/client';
@@ -15,15 +16,7 @@ import { envelope, makeHome, pilotctl, startBackboneProc, type BackboneProc, typ
 // point used to stop the receiving daemon (an uncaught rejection from the key agreement). Real
 // processes: a backbone, a victim daemon and a friend daemon; the attacker is a registered node of
 // its own that signs its PILA frames correctly.
-const LOW_ORDER = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+const LOW_ORDER = LOW_ORDER_X25519_HEX.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
 
 describe('a signed key exchange with a low-order X25519 key', () => {
   let dir: string;
