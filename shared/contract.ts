@@ -47,7 +47,8 @@ export interface NetcheckView {
   hint: string;
 }
 
-export interface PeerCountersView {
+/** A peer's tunnel traffic counters: the node's own (main/node/tunnel-types.ts) and every view of them. */
+export interface PeerTrafficCounters {
   bytesIn: number;
   bytesOut: number;
   framesIn: number;
@@ -56,6 +57,9 @@ export interface PeerCountersView {
   keyExchangesReceived: number;
   relayedIn: number;
   relayedOut: number;
+}
+
+export interface PeerCountersView extends PeerTrafficCounters {
   retransmits: number;
   drops: Record<string, number>;
 }

@@ -1,4 +1,5 @@
 /** Types of the tunnel layer (tunnels.ts), shared by its pure rules (tunnel-rules.ts). */
+import type { PeerTrafficCounters } from '../../shared/contract';
 import type { CryptoBackend, Identity } from '../crypto';
 import type { BeaconMessage } from '../wire/beacon';
 import type { Clock } from '../util/clock';
@@ -32,15 +33,7 @@ export type DropReason =
   /** A frame that made our own code throw: a bug, logged with its stack; the node keeps serving. */
   | 'internal_error';
 
-export interface PeerCounters {
-  bytesIn: number;
-  bytesOut: number;
-  framesIn: number;
-  framesOut: number;
-  keyExchangesSent: number;
-  keyExchangesReceived: number;
-  relayedIn: number;
-  relayedOut: number;
+export interface PeerCounters extends PeerTrafficCounters {
   drops: Partial<Record<DropReason, number>>;
 }
 

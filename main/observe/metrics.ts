@@ -16,6 +16,7 @@
  */
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import { backboneAddress, formatAddress, type Address } from '../../shared/address';
+import type { PeerTrafficCounters } from '../../shared/contract';
 
 // What the collector reads, as small structural interfaces (observe sits below node in the layering:
 // a PilotNode and its Services satisfy these without this file importing them).
@@ -29,17 +30,7 @@ export interface MetricsPeer {
   lastRecvMs?: number;
   lastSendMs?: number;
   pathChanges: number;
-  counters: {
-    bytesIn: number;
-    bytesOut: number;
-    framesIn: number;
-    framesOut: number;
-    keyExchangesSent: number;
-    keyExchangesReceived: number;
-    relayedIn: number;
-    relayedOut: number;
-    drops: Readonly<Partial<Record<string, number>>>;
-  };
+  counters: PeerTrafficCounters & { drops: Readonly<Partial<Record<string, number>>> };
 }
 
 /** The part of a stream connection's stats() the collector reads. */
