@@ -7,7 +7,6 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { PilotError, isPilotError } from '../../shared/errors';
 import { backboneAddress, formatAddress, parseAddress, PORTS, type Address } from '../../shared/address';
-import type { NetcheckView, PathKind } from '../../shared/contract';
 import { getCrypto, type CryptoBackend, type Identity } from '../crypto';
 import {
   decodePacket,
@@ -21,98 +20,19 @@ import {
   type Packet,
 } from '../wire/packet';
 import type { BeaconMessage } from '../wire/beacon';
-import { ConnectionTable, type CloseReason, type Segment, type StreamConnection, type TableConfig } from '../transport';
+import { ConnectionTable, type CloseReason, type Segment, type StreamConnection } from '../transport';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
 import { fromBase64 } from '../util/bytes';
 import { RegistryClient, type EventSubscription } from './registry-client';
-import type { RegistryEvent } from '../wire/registry';
 import { PilotStream, type StreamDriver } from './stream';
 import { TunnelManager, type PeerTunnelInfo, type TunnelEvent } from './tunnels';
 import { Tracer, type ParentLike, type Span } from '../observe/tracer';
 import { DialTracing } from './node-tracing';
 import { bindUdp, endpointKey, formatEndpoint, parseEndpoint, type DatagramSocket, type UdpEndpoint } from './udp';
 
-export interface NodeOptions {
-  identity: Identity;
-  /** Registry `host:port` (default 127.0.0.1:9000). */
-  registry?: string;
-  /** Beacon `host:port` (default 127.0.0.1:9001). */
-  beacon?: string;
-  /** UDP tunnel listen address (default `0.0.0.0:0`). */
-  listen?: string;
-  hostname?: string;
-  tags?: string[];
-  public?: boolean;
-  encrypt?: boolean;
-  owner?: string;
-  clock?: Clock;
-  log?: Logger;
-  backend?: CryptoBackend;
-  heartbeatMs?: number;
-  /** Tunnel timings (see TunnelOptions). */
-  tunnel?: { punchAfterMs?: number; relayAfterMs?: number; establishTimeoutMs?: number; upgradeIntervalMs?: number; silenceRekeyMs?: number };
-  table?: Partial<TableConfig>;
-  /** The netcheck reflector `host:port` (default: the beacon's host, port + 1). */
-  netcheck?: string;
-  /** An already bound socket (tests); otherwise `listen` is bound. */
-  socket?: DatagramSocket;
-  /** The node's tracer (default: its own, with a 5000-span ring). */
-  tracer?: Tracer;
-  /** Tracing on (default) or off (benchmarks compare the two); ignored when `tracer` is given. */
-  tracing?: boolean;
-}
-
-export interface DatagramMessage {
-  src: Address;
-  srcPort: number;
-  dstPort: number;
-  data: Uint8Array;
-}
-
-/**
- * A stream connection seen by the node: `accepted` when an inbound SYN became an established
- * connection (the accept queue of a listening port), `closed` when any connection finished, with the
- * transport's reason (fin: orderly close from either side; rst/refused: the peer reset it; idle: the
- * idle timeout; timeout: retransmissions gave up; aborted: closed locally without FIN).
- */
-export type ConnEvent =
-  | { type: 'accepted'; id: number; localPort: number; remote: Address; remotePort: number }
-  | { type: 'closed'; id: number; localPort: number; remote: Address; remotePort: number; reason: CloseReason; inbound: boolean };
-
-export interface NodeEvents {
-  started: [];
-  /** Registered (also after a re-registration) with the endpoint the registry was given. */
-  registered: [nodeId: number, endpoint: string];
-  stopped: [];
-  datagram: [msg: DatagramMessage];
-  tunnel: [ev: TunnelEvent];
-  registry: [ev: RegistryEvent];
-  registryStatus: [connected: boolean];
-  ping: [nodeId: number, rttMs: number, path: PathKind];
-  conn: [ev: ConnEvent];
-}
-
-export interface PeerRecord {
-  nodeId: number;
-  /** The peer's own report (registry `behind_nat`); undefined when it does not say. */
-  behindNat?: boolean;
-  hostname?: string;
-  tags: string[];
-  publicKey?: string;
-  networks: number[];
-  rtt: number[];
-  lastPingMs?: number;
-  lastRefreshed?: number;
-}
-
-export type NetcheckReport = NetcheckView;
-
-export interface ResolvedTarget {
-  nodeId: number;
-  address: Address;
-  hostname?: string;
-}
+export type { ConnEvent, DatagramMessage, NetcheckReport, NodeEvents, NodeOptions, PeerRecord, ResolvedTarget } from './node-types';
+import type { NetcheckReport, NodeEvents, NodeOptions, PeerRecord, ResolvedTarget } from './node-types';
 
 type Listener = (s: PilotStream) => void;
 
