@@ -131,8 +131,8 @@ describe('nextProbeGap', () => {
   it('doubles from the base up to the cap', () => {
     expect(rules.nextProbeGap(undefined, 5000)).toBe(5000);
     expect(rules.nextProbeGap(5000, 5000)).toBe(10_000);
-    expect(rules.nextProbeGap(40_000, 5000)).toBe(60_000);
-    expect(rules.nextProbeGap(60_000, 5000)).toBe(60_000);
+    expect(rules.nextProbeGap(10_000, 5000)).toBe(20_000);
+    expect(rules.nextProbeGap(20_000, 5000)).toBe(20_000);
     expect(rules.nextProbeGap(100, 5000)).toBe(5000);
   });
 });

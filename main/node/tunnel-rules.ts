@@ -78,9 +78,10 @@ export function shouldAnswerKx(plan: KxPlan, now: number, lastKxSent: number, mi
 /**
  * The gap before the next direct probe (punch + key exchange) of a relayed peer: each probe restarts
  * a reference peer's state, so the gap doubles from `baseMs` up to `maxMs` while the peer stays on
- * relay; a path change starts it over.
+ * relay; a path change starts it over. The cap bounds how long a relayed pair waits to upgrade once
+ * a direct path has become possible (a NAT changed): 20 s.
  */
-export function nextProbeGap(previousGap: number | undefined, baseMs: number, maxMs = 60_000): number {
+export function nextProbeGap(previousGap: number | undefined, baseMs: number, maxMs = 20_000): number {
   if (previousGap === undefined) return baseMs;
   return Math.min(maxMs, Math.max(baseMs, previousGap * 2));
 }
