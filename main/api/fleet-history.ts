@@ -3,7 +3,8 @@
  * matrix adds one sample per pair. Bounded three ways: samples older than the window (1 h) are
  * dropped, each pair keeps at most `maxSamples` samples and `maxChanges` changes, and at most
  * `maxPairs` pairs are tracked (the least recently updated pair is forgotten first).
- * A change is a flap when it returns the pair to a path it left less than `flapMs` before.
+ * A change is a flap when it returns the pair to a path it left less than `flapMs` before. An
+ * `unknown` sample (neither end answered that sweep) is kept as a gap and changes nothing.
  */
 import type { FleetChangeView, FleetHistoryView, FleetPath, FleetSampleView } from '../../shared/contract-fleet';
 
@@ -58,6 +59,11 @@ export class FleetHistory {
     const s: FleetSampleView = { t, path };
     if (rttMs !== undefined) s.rttMs = rttMs;
     h.samples.push(s);
+    if (path === 'unknown') {
+      // A sweep that reached neither end is a gap in the timeline, not a change of path.
+      this.prune(h, t);
+      return undefined;
+    }
     let change: FleetChangeView | undefined;
     if (h.path !== undefined && h.path !== path) {
       const from = h.path;

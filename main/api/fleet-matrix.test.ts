@@ -85,6 +85,17 @@ describe('fleet history', () => {
     expect(v.samples.every((s) => s.t >= 35_000)).toBe(true);
   });
 
+  it('a sweep that reached neither end (unknown) is a gap in the samples, not a change', () => {
+    const h = new FleetHistory();
+    h.record(1, 2, 0, 'relay');
+    expect(h.record(1, 2, 1000, 'unknown')).toBeUndefined();
+    expect(h.record(1, 2, 2000, 'punched')).toMatchObject({ from: 'relay', to: 'punched' });
+    const v = h.view(1, 2, 2000);
+    expect(v.changes.map((c) => `${c.from}→${c.to}`)).toEqual(['relay→punched']);
+    expect(v.samples.map((x) => x.path)).toEqual(['relay', 'unknown', 'punched']);
+    expect(h.since(1, 2)).toBe(2000);
+  });
+
   it('forgets the least recently updated pair past maxPairs', () => {
     const h = new FleetHistory({ maxPairs: 2 });
     h.record(1, 2, 0, 'direct');
