@@ -8,37 +8,23 @@
  * measured quiet and under the flood, in the same run. Targets (issue 10): ping median within 2x of
  * quiet, stream at least half of quiet. The victim's drop counters are printed from its own report.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { startBackbone } from '../main/backbone';
 import { Identity } from '../main/crypto';
 import { backboneAddress } from '../shared/address';
 import { PilotNode } from '../main/node/node';
 import { silentLogger } from '../main/util/log';
+import { jsonChild, median, numArg } from './lib';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
+const arg = numArg;
 const RUNS = arg('runs', 3);
 const MB = arg('mb', 16);
 const PINGS = arg('pings', 1000);
 const ATTACKS = (process.argv.includes('--attack') ? process.argv[process.argv.indexOf('--attack') + 1]! : 'invalid,valid,both').split(',');
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function child(script: string, args: string[]): { proc: ChildProcess; next: () => Promise<Record<string, unknown>> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const rl = createInterface({ input: proc.stdout! });
-  const queue: Record<string, unknown>[] = [];
-  const waiters: ((v: Record<string, unknown>) => void)[] = [];
-  rl.on('line', (l) => {
-    const v = JSON.parse(l) as Record<string, unknown>;
-    const w = waiters.shift();
-    if (w) w(v);
-    else queue.push(v);
-  });
-  return { proc, next: () => new Promise((r) => (queue.length ? r(queue.shift()!) : waiters.push(r))) };
-}
+const child = (script: string, args: string[]): { proc: ChildProcess; next: () => Promise<Record<string, unknown>> } => {
+  const c = jsonChild(script, args);
+  return { proc: c.child, next: c.next };
+};
 
 const bb = await startBackbone({ registry: '127.0.0.1:0', beacon: '127.0.0.1:0', logger: silentLogger, registerRatePerMin: 10_000 });
 const reg = `127.0.0.1:${bb.registryAddress.port}`;

@@ -7,38 +7,22 @@
  * baseline between the same two kinds of process is measured in the same run, so the ratio holds on
  * a noisy shared machine. Prints medians as a markdown table.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { createInterface } from 'node:readline';
 import { startBackbone } from '../main/backbone';
 import { Identity } from '../main/crypto';
 import { backboneAddress } from '../shared/address';
 import { PilotNode } from '../main/node/node';
 import { silentLogger } from '../main/util/log';
+import { jsonChild, median, numArg, pct } from './lib';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
+const arg = numArg;
 const RUNS = arg('runs', 5);
 const MB = arg('mb', 64);
 const PINGS = arg('pings', 2000);
 const DIALS = arg('dials', 100);
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-function startAgent(args: string[]): { child: ChildProcess; next: () => Promise<Record<string, unknown>> } {
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'bench/agent.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const rl = createInterface({ input: child.stdout! });
-  const queue: Record<string, unknown>[] = [];
-  const waiters: ((v: Record<string, unknown>) => void)[] = [];
-  rl.on('line', (l) => {
-    const v = JSON.parse(l) as Record<string, unknown>;
-    const w = waiters.shift();
-    if (w) w(v);
-    else queue.push(v);
-  });
-  return { child, next: () => new Promise((r) => (queue.length ? r(queue.shift()!) : waiters.push(r))) };
+function startAgent(args: string[]): ReturnType<typeof jsonChild> {
+  return jsonChild('bench/agent.ts', args, process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []);
 }
 
 async function udpBaseline(bytes: number): Promise<{ mbps: number; pingUs: number }> {
