@@ -55,10 +55,11 @@ export function planKeyExchange(hasSession: boolean, knownX25519: Uint8Array | u
  * Whether an accepted, straight key exchange may set the peer's endpoint (and path). A PILA carries no
  * freshness: one with the key we already hold, from another address, may be a recording replayed by a
  * third party, so it moves nothing (we still answer it; the peer's next authenticated PILS frame from
- * its new address moves the endpoint). A new session or a re-key (a key never seen before) may.
+ * its new address moves the endpoint). A new session or a re-key (a key never seen before) may, and
+ * so may an address vouched for: the known one, or one the beacon named for a punch in the last 30 s.
  */
-export function kxMayMoveEndpoint(plan: KxPlan, fromKnownEndpoint: boolean): boolean {
-  return plan.fresh || plan.changed || fromKnownEndpoint;
+export function kxMayMoveEndpoint(plan: KxPlan, fromVouchedEndpoint: boolean): boolean {
+  return plan.fresh || plan.changed || fromVouchedEndpoint;
 }
 
 /**

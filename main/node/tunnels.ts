@@ -547,7 +547,13 @@ export class TunnelManager {
       this.opts.log.info(changed ? 'peer re-keyed' : 'tunnel key established', { peer: p.nodeId, relayed });
     }
     if (relayed) this.noteRelayed(p);
-    else if (rules.kxMayMoveEndpoint(plan, !!p.endpoint && endpointKey(p.endpoint) === endpointKey(from))) this.noteDirect(p, from);
+    else {
+      const fromKey = endpointKey(from);
+      const punchedAt = this.punchTargets.get(fromKey);
+      // A known address, or one the beacon just named for a punch (the peer's fresh NAT mapping).
+      const vouched = (!!p.endpoint && endpointKey(p.endpoint) === fromKey) || (punchedAt !== undefined && now - punchedAt < 30_000);
+      if (rules.kxMayMoveEndpoint(plan, vouched)) this.noteDirect(p, from);
+    }
     // Answer when the peer may not have our key yet: new state, a re-key, or a direct probe
     // reaching us while we relay (that answer is what lets the peer upgrade too).
     if (rules.shouldAnswerKx(plan, now, p.lastKxSent)) this.maybeSendKx(p, true, relayed ? undefined : from);
