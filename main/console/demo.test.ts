@@ -37,6 +37,8 @@ describe('the demo fleet works on its own', () => {
         // submitter again after it was paid (a worker refuses a submitter scored below it).
         expect(done.filter((t) => t.description.startsWith('cite:')).length).toBeGreaterThanOrEqual(2);
         expect(done.length).toBeGreaterThanOrEqual(5);
+        // The workload counts a task when its loop has the result, a moment after the task file says so.
+        expect((await svc.call('demo.status', {})).completed).toBeGreaterThanOrEqual(5);
       },
       { timeout: 45_000, interval: 250 },
     );
