@@ -2,17 +2,7 @@ import { Fragment, useMemo, useState } from 'react';
 import type { CollectedSpan, CollectedTrace } from '../../../shared/contract';
 import { layoutWaterfall } from '../../../shared/waterfall';
 import { formatMs } from '../lib/format';
-import { nodeColor } from './Waterfall';
-
-function ticks(totalMs: number, target = 6): number[] {
-  if (totalMs <= 0) return [0];
-  const raw = totalMs / target;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let t = 0; t <= totalMs + 1e-9; t += step) out.push(t);
-  return out;
-}
+import { nodeColor, SpanTrack, ticks } from './Waterfall';
 
 const signed = (ms: number): string => `${ms >= 0 ? '+' : '−'}${formatMs(Math.abs(ms))}`;
 
@@ -75,15 +65,7 @@ export function LaneWaterfall({ trace }: { trace: CollectedTrace }): React.JSX.E
                     <div className="wf-label" style={{ paddingLeft: 12 + depth * 14 }}>
                       <span style={{ color: span.status === 'error' ? 'var(--err)' : undefined }}>{span.name}</span>
                     </div>
-                    <div className="wf-track" style={{ marginRight: 70 }}>
-                      {tickList.map((t) => (
-                        <span key={t} className="wf-grid" style={{ left: `${(100 * t) / total}%` }} />
-                      ))}
-                      <span className={span.status === 'error' ? 'wf-bar error' : 'wf-bar'} style={{ left: `${left}%`, width: `${width}%`, background: color }} />
-                      <span className="wf-dur" style={{ left: `calc(${left + width}% + 6px)` }}>
-                        {formatMs(span.durationMs)}
-                      </span>
-                    </div>
+                    <SpanTrack ticks={tickList} total={total} left={left} width={width} color={color} span={span} />
                   </div>
                 );
               })}

@@ -11,7 +11,7 @@ export function nodeColor(nodes: readonly string[], node: string): string {
 }
 
 /** Round tick spacing (1, 2, 5 × 10^n ms) giving about `target` ticks. */
-function ticks(totalMs: number, target = 6): number[] {
+export function ticks(totalMs: number, target = 6): number[] {
   if (totalMs <= 0) return [0];
   const raw = totalMs / target;
   const mag = 10 ** Math.floor(Math.log10(raw));
@@ -19,6 +19,21 @@ function ticks(totalMs: number, target = 6): number[] {
   const out: number[] = [];
   for (let t = 0; t <= totalMs + 1e-9; t += step) out.push(t);
   return out;
+}
+
+/** One span's track in a waterfall row: the tick grid, the bar (at `left`/`width` percent) and its duration. */
+export function SpanTrack(p: { ticks: readonly number[]; total: number; left: number; width: number; color: string; span: Pick<SpanView, 'status' | 'durationMs'> }): React.JSX.Element {
+  return (
+    <div className="wf-track" style={{ marginRight: 70 }}>
+      {p.ticks.map((t) => (
+        <span key={t} className="wf-grid" style={{ left: `${(100 * t) / p.total}%` }} />
+      ))}
+      <span className={p.span.status === 'error' ? 'wf-bar error' : 'wf-bar'} style={{ left: `${p.left}%`, width: `${p.width}%`, background: p.color }} />
+      <span className="wf-dur" style={{ left: `calc(${p.left + p.width}% + 6px)` }}>
+        {formatMs(p.span.durationMs)}
+      </span>
+    </div>
+  );
 }
 
 export function Waterfall({ model }: { model: WaterfallModel }): React.JSX.Element {
@@ -53,15 +68,7 @@ export function Waterfall({ model }: { model: WaterfallModel }): React.JSX.Eleme
                 </span>
                 <span style={{ color: span.status === 'error' ? 'var(--err)' : undefined }}>{span.name}</span>
               </div>
-              <div className="wf-track" style={{ marginRight: 70 }}>
-                {tickList.map((t) => (
-                  <span key={t} className="wf-grid" style={{ left: `${(100 * t) / total}%` }} />
-                ))}
-                <span className={span.status === 'error' ? 'wf-bar error' : 'wf-bar'} style={{ left: `${left}%`, width: `${width}%`, background: color }} />
-                <span className="wf-dur" style={{ left: `calc(${left + width}% + 6px)` }}>
-                  {formatMs(span.durationMs)}
-                </span>
-              </div>
+              <SpanTrack ticks={tickList} total={total} left={left} width={width} color={color} span={span} />
             </div>
           );
         })}
