@@ -4,6 +4,7 @@ import { CATALOGUE, findCommand } from './catalogue';
 import type { CommandContext, CommandResult, CommandSpec } from './command';
 import { IMPLEMENTATIONS } from './commands';
 import { errorEnvelope, goJson, okEnvelope, textError } from './output';
+import { isNoExtensions, type NoExtensionsError } from '../daemon/client';
 
 export const VERSION = '0.1.0';
 
@@ -138,7 +139,7 @@ export async function runCli(argv: string[], io: RunIo): Promise<number> {
   try {
     result = await impl(ctx);
   } catch (e) {
-    return fail(toPilotError(e));
+    return fail(isNoExtensions(e) ? notPilotFleet(spec.name, e) : toPilotError(e));
   }
   if (!result.printed) {
     if (json) io.stdout(okEnvelope(result.data) + '\n');
@@ -149,4 +150,9 @@ export async function runCli(argv: string[], io: RunIo): Promise<number> {
 
 function ensureNewline(s: string): string {
   return s === '' || s.endsWith('\n') ? s : s + '\n';
+}
+
+/** A command that needs our IPC extension, run against a daemon without it (a reference daemon). */
+function notPilotFleet(command: string, e: NoExtensionsError): PilotError {
+  return new PilotError('unavailable', `pilotctl ${command} is not supported by this daemon: it is not a Pilot Fleet daemon (it answers only the reference's IPC commands)`, e.hint);
 }

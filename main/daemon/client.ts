@@ -19,8 +19,28 @@ export function notRunning(message = 'daemon is not running'): PilotError {
   return new PilotError('not_running', message, NOT_RUNNING_HINT);
 }
 
+/**
+ * The daemon answered our JSON extension (0x40-0x42) with the reference's `unknown command: 0x40`:
+ * it is not a Pilot Fleet daemon (a reference daemon, or ours with PILOT_IPC_EXTENSIONS=off). Code
+ * `unavailable`; pilotctl names the command that needed the extension (cli/main.ts).
+ */
+export class NoExtensionsError extends PilotError {
+  constructor(readonly method: string) {
+    super(
+      'unavailable',
+      `this daemon does not support ${method}: it is not a Pilot Fleet daemon (it answers only the reference's IPC commands)`,
+      'against a reference daemon use its own commands: ping, traceroute, bench, connect, send, recv, listen, info, connections, find, handshake/approve/trust, set-hostname/set-tags',
+    );
+    this.name = 'NoExtensionsError';
+  }
+}
+
+export function isNoExtensions(e: unknown): e is NoExtensionsError {
+  return e instanceof NoExtensionsError;
+}
+
 type Waiter = { expect: IpcCommandName; connId?: number; resolve: (m: IpcMessage) => void; reject: (e: Error) => void };
-type ExtWaiter = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type ExtWaiter = { method: string; resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 export interface IpcClientEvents {
   recv_from: [msg: Extract<IpcMessage, { cmd: 'recv_from' }>];
@@ -109,6 +129,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   private readonly early = new Map<number, { chunks: Uint8Array[]; closed: boolean }>();
   private readonly acceptors = new Map<number, (c: IpcConn) => void>();
   private dead: Error | undefined;
+  /** Set once the daemon refused an extension request as an unknown command. */
+  noExtensions = false;
 
   private constructor(private readonly socket: net.Socket) {
     super();
@@ -187,9 +209,10 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
   /** Any extension method (contract methods plus the daemon's own, e.g. `events.subscribe`). */
   callExt(method: string, params: unknown = {}): Promise<unknown> {
     if (this.dead) return Promise.reject(this.dead);
+    if (this.noExtensions) return Promise.reject(new NoExtensionsError(method));
     const requestId = this.nextExt++ >>> 0;
     return new Promise((resolve, reject) => {
-      this.ext.set(requestId, { resolve, reject });
+      this.ext.set(requestId, { method, resolve, reject });
       this.send({ cmd: 'ext_request', requestId, json: jsonBytes({ method, params }) });
     });
   }
@@ -322,13 +345,8 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
         if (/^unknown command: 0x4[0-2]\b/i.test(m.message) && this.ext.size > 0) {
           const [id, w] = this.ext.entries().next().value!;
           this.ext.delete(id);
-          w.reject(
-            new PilotError(
-              'unavailable',
-              'this daemon does not support the command (it has no Pilot Fleet extensions: a reference daemon?)',
-              'the reference daemon answers only its own commands: ping/traceroute/bench/send/recv/connect/info/trust work against it',
-            ),
-          );
+          this.noExtensions = true;
+          w.reject(new NoExtensionsError(w.method));
           return;
         }
         const w = this.waiters.shift();

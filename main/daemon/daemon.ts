@@ -56,6 +56,11 @@ export interface DaemonOptions {
   metrics?: string;
   /** Allow `metrics` on a non-loopback address. */
   metricsPublic?: boolean;
+  /**
+   * Answer our IPC extension (default true). false: the IPC answers only the reference's commands,
+   * as a reference daemon does (env PILOT_IPC_EXTENSIONS=off; for trying tools against one).
+   */
+  ipcExtensions?: boolean;
 }
 
 export interface RunningDaemon {
@@ -141,7 +146,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       ...(services.adapter ? { services: services.adapter } : {}),
       ...(o.probePeersMs ? { probeIntervalMs: o.probePeersMs } : {}),
     });
-    server = new IpcServer({ socketPath: o.socketPath, node, service, log, identityConfigured: true, owner: o.owner ?? '', webhook, metrics: (params) => answerMetrics(m, params, metricsUrl) });
+    server = new IpcServer({ socketPath: o.socketPath, node, service, log, identityConfigured: true, owner: o.owner ?? '', webhook, metrics: (params) => answerMetrics(m, params, metricsUrl), extensions: o.ipcExtensions ?? process.env['PILOT_IPC_EXTENSIONS'] !== 'off' });
     await server.start();
   } catch (e) {
     service?.close();

@@ -37,6 +37,11 @@ export interface IpcServerOptions {
   webhook?: WebhookPoster;
   /** Answers the `daemon.metrics` extension method (main/observe/metrics-ipc.ts); absent: unavailable. */
   metrics?: (params: unknown) => Promise<unknown>;
+  /**
+   * Answer our JSON extension (default true). false: `ext_request` gets the reference's
+   * `Error "unknown command: 0x40"`, so this daemon looks to tools like a reference daemon.
+   */
+  extensions?: boolean;
 }
 
 /** Daemon-level extension methods (not console-contract methods). */
@@ -341,6 +346,10 @@ export class IpcServer {
         });
         return;
       case 'ext_request':
+        if (this.o.extensions === false) {
+          this.error(c, `unknown command: 0x${frame[0]!.toString(16).padStart(2, '0')}`);
+          return;
+        }
         // ext() answers every failure with an ext_response; what escapes it is logged.
         this.ext(c, m.requestId, m.json).catch((e: unknown) => this.o.log.warn('ipc extension request failed', { client: c.id, error: toPilotError(e).message }));
         return;

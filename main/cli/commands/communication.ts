@@ -1,63 +1,10 @@
-/** Communication: ping, traceroute, bench, connect, send, recv, listen, broadcast (cli.md §4.4, §4.7). */
+/** Communication: traceroute, bench, connect, send, recv, listen, broadcast (cli.md §4.4, §4.7); ping is in ping.ts. */
 import { PilotError, toPilotError } from '../../../shared/errors';
 import { formatAddress, PORTS } from '../../../shared/address';
-import type { ConsoleEvents, PingReply } from '../../../shared/contract';
 import type { IpcClient, IpcConn } from '../../daemon/client';
 import type { CommandContext, CommandResult } from '../command';
 import { goDuration, goJson } from '../output';
-import { arg, fmtMs, parseCount, parsePort, parseTimeout, resolveTarget, sleepOrInterrupt, str, text, traceparentOf, utf8, withDaemon, withTimeout, type Target } from './util';
-
-// ---- ping ----------------------------------------------------------------------------------------
-
-export async function ping(ctx: CommandContext): Promise<CommandResult> {
-  const usage = 'ping <address|hostname> [--count 4] [--timeout 30s]';
-  const x = arg(ctx, 0, 'address|hostname', usage);
-  const count = parseCount(ctx, 4);
-  if (count > 1000) throw new PilotError('invalid_argument', `--count must be at most 1000, got ${count}`);
-  const timeoutMs = Math.min(parseTimeout(ctx, 30_000), 600_000);
-  return withDaemon(ctx, async (c) => {
-    const t = await resolveTarget(ctx, c, x);
-    const line = (r: PingReply): string =>
-      r.rttMs !== undefined ? `✓ reply from ${t.text} · ${fmtMs(r.rttMs)} (${r.path ?? 'pending'})` : `✗ seq=${r.seq} error: ${r.error ?? 'no reply'}`;
-    const printed = new Set<number>();
-    if (!ctx.json) {
-      ctx.out(`PING ${t.text}\n`);
-      await c.subscribe(['ping.reply']);
-      c.on('event', (env) => {
-        if (env.event !== 'ping.reply') return;
-        const d = env.data as ConsoleEvents['ping.reply'];
-        if (d.target !== t.text || printed.has(d.reply.seq)) return;
-        printed.add(d.reply.seq);
-        ctx.out(line(d.reply) + '\n');
-      });
-    }
-    const report = await c.call('peers.ping', { target: t.text, count, timeoutMs, ...traceparentOf(ctx) });
-    const timedOut = report.replies.length < count;
-    const path = report.replies.find((r) => r.path)?.path ?? 'pending';
-    const data = {
-      target: t.text,
-      address: report.address,
-      node_id: report.nodeId,
-      path,
-      results: report.replies.map((r) => (r.rttMs !== undefined ? { seq: r.seq, rtt_ms: Math.round(r.rttMs * 1000) / 1000, bytes: r.bytes ?? 0, path: r.path } : { seq: r.seq, error: r.error })),
-      stats: report.stats,
-      timeout: timedOut,
-    };
-    if (!ctx.json) {
-      for (const r of report.replies) if (!printed.has(r.seq)) ctx.out(line(r) + '\n');
-      if (timedOut) ctx.out('timeout\n');
-      const s = report.stats;
-      const loss = s.sent ? Math.round(((s.sent - s.received) / s.sent) * 100) : 100;
-      const rtts = s.received ? ` · rtt min/median/max ${fmtMs(s.minMs ?? 0)}/${fmtMs(s.medianMs ?? 0)}/${fmtMs(s.maxMs ?? 0)}` : '';
-      ctx.out(`--- ${t.text}: ${s.sent} sent, ${s.received} received, ${loss}% loss${rtts}\n`);
-    }
-    if (report.stats.received === 0) {
-      throw new PilotError('timeout', `no reply from ${t.text}`, `check the peer is up and reachable: pilotctl peers --search ${t.nodeId}`);
-    }
-    if (ctx.json) ctx.out(goJson({ data, status: 'ok' }) + '\n');
-    return { data, printed: true };
-  });
-}
+import { arg, parseCount, parsePort, parseTimeout, resolveTarget, sleepOrInterrupt, str, text, utf8, withDaemon, withTimeout, type Target } from './util';
 
 // ---- streams through the daemon -----------------------------------------------------------------
 

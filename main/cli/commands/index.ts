@@ -13,6 +13,7 @@ function lazy<M>(load: () => Promise<M>, pick: (m: M) => CommandImpl): CommandIm
 const daemon = (): Promise<typeof import('./daemon')> => import('./daemon');
 const backbone = (): Promise<typeof import('./backbone')> => import('./backbone');
 const comm = (): Promise<typeof import('./communication')> => import('./communication');
+const pingMod = (): Promise<typeof import('./ping')> => import('./ping');
 const cfg = (): Promise<typeof import('./config')> => import('./config');
 const diag = (): Promise<typeof import('./diagnostics')> => import('./diagnostics');
 const disc = (): Promise<typeof import('./discovery')> => import('./discovery');
@@ -49,7 +50,7 @@ export const IMPLEMENTATIONS: Record<string, CommandImpl | undefined> = {
   'disable-tasks': lazy(disc, (m) => m.disableTasks),
   'set-webhook': lazy(disc, (m) => m.setWebhook),
   'clear-webhook': lazy(disc, (m) => m.clearWebhook),
-  ping: lazy(comm, (m) => m.ping),
+  ping: lazy(pingMod, (m) => m.ping),
   traceroute: lazy(comm, (m) => m.traceroute),
   bench: lazy(comm, (m) => m.bench),
   connect: lazy(comm, (m) => m.connect),
