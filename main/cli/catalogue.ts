@@ -11,14 +11,14 @@ const count: OptionSpec = { type: 'string', description: 'number of items before
 export const CATALOGUE: CommandSpec[] = [
   // daemon lifecycle
   {
-    group: 'daemon', name: 'daemon start', usage: 'daemon start [--hostname H] [--backbone HOST | --registry H:P --beacon H:P] [--tags a,b] [--public] [--foreground]',
+    group: 'daemon', name: 'daemon start', usage: 'daemon start [--hostname H] [--backbone HOST[,HOST2] | --registry H:P[,H2:P] --beacon H:P[,H2:P]] [--tags a,b] [--public] [--foreground]',
     summary: 'start the local node daemon in the background and wait until it is ready',
     options: {
       hostname: { type: 'string', description: 'hostname to claim at the registry' },
-      registry: { type: 'string', description: 'registry address host:port (default 127.0.0.1:9000)' },
-      beacon: { type: 'string', description: 'beacon address host:port (default 127.0.0.1:9001)' },
+      registry: { type: 'string', description: 'registry address host:port (default 127.0.0.1:9000); several, comma-separated, for backbone instances sharing one directory: the node fails over between them in this order' },
+      beacon: { type: 'string', description: 'beacon address host:port (default 127.0.0.1:9001); several, comma-separated: each is sent discovers, punches and relay use the first that answers' },
       netcheck: { type: 'string', description: 'netcheck reflector host:port (default: beacon port + 1)' },
-      backbone: { type: 'string', description: 'shorthand: registry HOST:9000 and beacon HOST:9001' },
+      backbone: { type: 'string', description: 'shorthand: registry HOST:9000 and beacon HOST:9001 (several hosts comma-separated: HOST_A,HOST_B)' },
       listen: { type: 'string', description: 'UDP tunnel listen address (default :0)' },
       socket: { type: 'string', description: 'IPC socket path (default /tmp/pilot.sock, or $PILOT_SOCKET)' },
       identity: { type: 'string', description: 'identity file (default ~/.pilot/identity.key)' },

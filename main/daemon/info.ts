@@ -64,6 +64,14 @@ export interface InfoJson {
   ports: number;
   public_key: string;
   uptime_secs: number;
+  /**
+   * Extension, present only when the node was given several backbone addresses: the registry and
+   * beacon in use, and how often the node moved to another one.
+   */
+  registry?: string;
+  beacon?: string;
+  registry_failovers?: number;
+  beacon_failovers?: number;
 }
 
 const LIVE = new Set(['ESTABLISHED', 'SYN_SENT', 'SYN_RECV']);
@@ -72,7 +80,7 @@ export function buildInfo(node: PilotNode, o: { identityConfigured: boolean; own
   const peers = node.tunnels.listPeers();
   const conns = [...node.connectionTable.connections()];
   const t = node.tunnels.totals;
-  return {
+  const info: InfoJson = {
     address: formatAddress(node.address),
     authenticated_peers: peers.filter((p) => p.authenticated).length,
     bytes_recv: t.bytesRecv,
@@ -124,4 +132,8 @@ export function buildInfo(node: PilotNode, o: { identityConfigured: boolean; own
     public_key: node.identity.publicKeyBase64,
     uptime_secs: Math.floor((node.clock.wallNow() - node.startedAt) / 1000),
   };
+  if (node.registryAddresses.length < 2 && node.beaconAddresses.length < 2) return info;
+  const f = node.backboneFailovers;
+  const withBackbones: InfoJson = { ...info, registry: node.registryAddress, beacon: node.beaconAddress, registry_failovers: f.registry, beacon_failovers: f.beacon };
+  return Object.fromEntries(Object.entries(withBackbones).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) as unknown as InfoJson;
 }

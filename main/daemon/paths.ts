@@ -85,6 +85,16 @@ export function configString(cfg: PilotConfig, key: string): string | undefined 
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** A string, or an array of strings joined with commas (`registry`/`beacon` lists), or undefined. */
+export function configList(cfg: PilotConfig, key: string): string | undefined {
+  const v = cfg[key];
+  if (Array.isArray(v)) {
+    const parts = v.filter((x): x is string => typeof x === 'string' && x !== '');
+    return parts.length ? parts.join(',') : undefined;
+  }
+  return configString(cfg, key);
+}
+
 /** Socket path: explicit value, $PILOT_SOCKET, config `socket`, default /tmp/pilot.sock. */
 export function resolveSocketPath(env: Env = process.env, explicit?: string): string {
   if (explicit) return explicit;
@@ -108,7 +118,7 @@ export function resolveRegistry(env: Env = process.env, explicit?: string): stri
   } catch {
     // ignore
   }
-  return configString(cfg, 'registry') ?? DEFAULT_REGISTRY;
+  return configList(cfg, 'registry') ?? DEFAULT_REGISTRY;
 }
 
 /** The pid in the pid file, or undefined. */

@@ -12,10 +12,15 @@ import type { TunnelEvent } from './tunnel-types';
 
 export interface NodeOptions {
   identity: Identity;
-  /** Registry `host:port` (default 127.0.0.1:9000). */
-  registry?: string;
-  /** Beacon `host:port` (default 127.0.0.1:9001). */
-  beacon?: string;
+  /**
+   * Registry `host:port` (default 127.0.0.1:9000); several (`a:9000,b:9000` or an array) for backbone
+   * instances sharing one directory, in order of preference: the node fails over between them.
+   */
+  registry?: string | readonly string[];
+  /** Beacon `host:port` (default 127.0.0.1:9001); several as for `registry`: discovers go to all. */
+  beacon?: string | readonly string[];
+  /** With several beacons: how often each is sent a discover and the active one re-picked (default 5 s). */
+  beaconProbeMs?: number;
   /** UDP tunnel listen address (default `0.0.0.0:0`). */
   listen?: string;
   hostname?: string;

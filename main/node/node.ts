@@ -25,6 +25,8 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
 import { fromBase64 } from '../util/bytes';
 import { RegistryClient, type EventSubscription } from './registry-client';
+import { parseAddressList } from './backbone-failover';
+import { BeaconClient } from './beacon-client';
 import { PilotStream, type StreamDriver } from './stream';
 import { TunnelManager, type PeerTunnelInfo, type TunnelEvent } from './tunnels';
 import { Tracer, type ParentLike, type Span } from '../observe/tracer';
@@ -41,8 +43,9 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   readonly backend: CryptoBackend;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly registryAddress: string;
-  readonly beaconAddress: string;
+  /** Every configured registry / beacon address, in order of preference. */
+  readonly registryAddresses: string[];
+  readonly beaconAddresses: string[];
   readonly startedAt: number;
   hostname: string;
   tags: string[];
@@ -51,6 +54,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   private socket: DatagramSocket | undefined;
   private tunnelsValue: TunnelManager | undefined;
   private registryValue: RegistryClient | undefined;
+  private beacons: BeaconClient | undefined;
   private events: EventSubscription | undefined;
   private table: ConnectionTable;
   private timer: TimerHandle | undefined;
@@ -87,8 +91,8 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     this.backend = opts.backend ?? getCrypto();
     this.clock = opts.clock ?? systemClock;
     this.log = (opts.log ?? silentLogger).child({ component: 'node' });
-    this.registryAddress = opts.registry ?? '127.0.0.1:9000';
-    this.beaconAddress = opts.beacon ?? '127.0.0.1:9001';
+    this.registryAddresses = listOf(opts.registry ?? '127.0.0.1:9000');
+    this.beaconAddresses = listOf(opts.beacon ?? '127.0.0.1:9001');
     this.hostname = opts.hostname ?? '';
     this.tags = opts.tags ?? [];
     this.isPublic = opts.public ?? false;
@@ -135,6 +139,18 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     if (!this.registryValue) throw new PilotError('not_running', 'node is not started');
     return this.registryValue;
   }
+  /** The registry in use (`host:port`). */
+  get registryAddress(): string {
+    return this.registryValue?.current ?? this.registryAddresses[0]!;
+  }
+  /** The beacon in use for punch requests and relay (`host:port`). */
+  get beaconAddress(): string {
+    return this.beacons ? formatEndpoint(this.beacons.active) : this.beaconAddresses[0]!;
+  }
+  /** Registry failovers and beacon switches since start. */
+  get backboneFailovers(): { registry: number; beacon: number } {
+    return { registry: this.registryValue?.stats().failovers ?? 0, beacon: this.beacons?.set.switches ?? 0 };
+  }
   get registryConnected(): boolean {
     return this.heartbeatFailures === 0 && !!this.registryValue;
   }
@@ -166,8 +182,21 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 
   async start(): Promise<void> {
     if (this.running) return;
-    const beacon = parseEndpoint(this.beaconAddress);
-    if (!beacon) throw new PilotError('invalid_argument', `invalid beacon address "${this.beaconAddress}"`, 'use host:port');
+    const beaconList = parseAddressList(this.beaconAddresses, 'beacon');
+    const beacons = new BeaconClient(
+      beaconList,
+      {
+        clock: this.clock,
+        log: this.log.child({ component: 'beacon-client' }),
+        sendDiscover: (to) => this.tunnelsValue?.sendBeacon({ type: 'discover', nodeId: this.nodeIdValue }, to),
+        onActive: (to) => {
+          if (this.tunnelsValue) this.tunnelsValue.beacon = to;
+        },
+      },
+      this.opts.beaconProbeMs,
+    );
+    this.beacons = beacons;
+    const beacon = beacons.active;
     const listen = parseEndpoint(this.opts.listen ?? '0.0.0.0:0', '0.0.0.0');
     if (!listen) throw new PilotError('invalid_argument', `invalid listen address "${this.opts.listen}"`, 'use host:port or :port');
     this.socket = this.opts.socket ?? (await bindUdp(listen.host, listen.port));
@@ -178,6 +207,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       log: this.log.child({ component: 'tunnel' }),
       backend: this.backend,
       beacon,
+      isBeacon: (from) => beacons.isBeacon(from),
       encrypt: this.opts.encrypt ?? true,
       lookupKey: (id) => this.lookupKey(id),
       onPacket: (pkt, from) => this.onPacket(pkt, from),
@@ -189,18 +219,27 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       ...this.opts.tunnel,
     });
     this.registryValue = new RegistryClient({
-      address: this.registryAddress,
+      address: this.registryAddresses,
       identity: this.identity,
       logger: this.log.child({ component: 'registry-client' }),
       tracer: this.tracer,
+      // Another backbone instance: register there too (same key → same address in a shared directory).
+      onFailover: (from, to) => {
+        if (!this.running || this.nodeIdValue === 0) return;
+        this.register().then(
+          () => this.log.info('re-registered after registry failover', { node: this.nodeIdValue, from, to }),
+          (e: unknown) => this.log.warn('re-registration after registry failover failed', { registry: to, error: String(e) }),
+        );
+      },
     });
     this.running = true;
 
     // Learn our public endpoint from the beacon, from the tunnel socket itself, so the registered
-    // port is the tunnel's own NAT mapping.
-    this.publicEndpointValue = await this.discover(2000).catch(() => undefined);
+    // port is the tunnel's own NAT mapping (with several beacons: the first to answer).
+    this.publicEndpointValue = await (beacons.several ? Promise.any(beaconList.map((b) => this.discover(2000, b))) : this.discover(2000)).catch(() => undefined);
     await this.register();
     this.scheduleHeartbeat();
+    beacons.start();
     this.events = this.registry.subscribeEvents({
       onEvent: (e) => this.emit('registry', e),
       onStatus: (s) => this.emit('registryStatus', s.connected),
@@ -220,6 +259,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     this.running = false;
     if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
     if (this.timer) this.clock.clearTimeout(this.timer);
+    this.beacons?.stop();
     this.table.shutdown(this.clock.now());
     for (const span of this.streamSpans.values()) span.end('error');
     this.streamSpans.clear();
@@ -244,7 +284,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     });
     this.nodeIdValue = reg.node_id;
     this.tunnels.nodeId = reg.node_id;
-    this.tunnels.sendBeacon({ type: 'discover', nodeId: reg.node_id });
+    this.beacons?.discoverAll();
     if (this.hostname) {
       await this.registry.setHostname(this.hostname).catch((e: unknown) => {
         this.log.warn('hostname not applied', { hostname: this.hostname, error: String(e) });
@@ -273,7 +313,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       await this.registry.heartbeat();
       if (this.heartbeatFailures > 0) this.log.info('registry reachable again');
       this.heartbeatFailures = 0;
-      this.tunnels.sendBeacon({ type: 'discover', nodeId: this.nodeIdValue });
+      this.beacons?.discoverAll();
     } catch (e) {
       this.heartbeatFailures++;
       this.log.warn('heartbeat failed', { failures: this.heartbeatFailures, error: String(e) });
@@ -362,6 +402,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 
   private onBeacon(m: BeaconMessage, from: UdpEndpoint): void {
     if (m.type === 'discover_reply') {
+      this.beacons?.answered(from);
       const ep = { host: m.ip, port: m.port };
       for (const w of [...this.discoverWaiters]) w(ep, from);
     }
@@ -861,4 +902,9 @@ function dialError(reason: CloseReason, conn: StreamConnection): PilotError {
   if (reason === 'rst' || reason === 'refused') return new PilotError('connection_failed', `connection refused by ${where}`, 'is anything listening on that port?');
   if (reason === 'timeout') return new PilotError('timeout', `dial timeout to ${where}`);
   return new PilotError('connection_failed', `dial ${where} failed (${reason})`);
+}
+
+/** `a,b` or [`a`, `b,c`] → [`a`, `b`, `c`] (checked when the node starts). */
+function listOf(v: string | readonly string[]): string[] {
+  return (typeof v === 'string' ? [v] : [...v]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
 }

@@ -7,21 +7,29 @@
  *   timeout) drops the connection, reconnects (up to 5 attempts, backoff 0.5 s, 1 s, 2 s, ...) and
  *   retries the request once. Error *replies* are never retried.
  * - Error replies become RegistryError (a PilotError) with the reply's `code` when it is one of
- *   ours, `connection_failed` for a reference registry's bare error, message "registry: request failed".
+ *   ours; a reference registry's bare error keeps its reason as the message (`registry: <error>`)
+ *   with the code and hint that fit it (registry-errors.ts), `connection_failed` for the generic one.
  * - Every reply is checked against its schema. A malformed one (wrong type, missing field, value
  *   out of range, not JSON, oversize frame) rejects that call with RegistryProtocolError (code
  *   `internal`, with a hint) and is counted; it is not retried. The connection stays in use when
  *   the framing is intact and is replaced on the next call when it is not.
  * - `subscribeEvents` opens a separate connection for pushed events that reconnects by itself;
  *   an event that does not match its schema is dropped and counted.
+ * - Several addresses (backbone instances sharing one directory): a connect failure moves to the
+ *   next address at once (backoff only after a whole round: FailoverPolicy, backbone-failover.ts);
+ *   a connection that breaks moves the next attempt to the next address. A request in flight when
+ *   its connection broke is sent again on the next registry only when it is idempotent (IDEMPOTENT);
+ *   others fail with `connection_failed` (it may have been applied). Connecting to another address
+ *   than the last one is a failover: counted (stats().failovers), logged, and `onFailover` is called
+ *   (the node registers again there). The event subscription follows the current address.
+ *   One address behaves as before: a broken request is retried once on a new connection.
  */
-import { ERROR_CODES, PilotError, type ErrorCode } from '../../shared/errors';
+import { PilotError } from '../../shared/errors';
 import { challenge } from '../crypto';
 import type { ParentLike, Tracer } from '../observe/tracer';
 import {
   decodeRegistryEvent,
   decodeRegistryReply,
-  errorReplySchema,
   extensionChallenge,
   type BeaconListOk,
   type CreateNetworkOk,
@@ -46,6 +54,9 @@ import {
 } from '../wire/registry';
 import { silentLogger, type Logger } from '../util/log';
 import { ConnectionFailure, FramedConnection, delay, isObject } from './registry-connection';
+import { registryErrorMeaning } from './registry-errors';
+import { FailoverPolicy, parseAddressList, reconnectWait } from './backbone-failover';
+import { formatEndpoint } from './udp';
 
 /** What the client needs from an identity (crypto/identity.ts `Identity` fits). */
 export interface RegistrySigner {
@@ -53,9 +64,14 @@ export interface RegistrySigner {
   signText(text: string): string;
 }
 
+type HostPort = { host: string; port: number };
+
 export interface RegistryClientOptions {
-  /** `host:port` or {host, port}. */
-  address: string | { host: string; port: number };
+  /**
+   * `host:port` or {host, port}; several (an array, or `a:9000,b:9000`) for backbone instances that
+   * share one directory, in order of preference.
+   */
+  address: string | HostPort | readonly (string | HostPort)[];
   identity?: RegistrySigner;
   /** Known node id (e.g. from a previous run); set automatically by register(). */
   nodeId?: number;
@@ -70,6 +86,8 @@ export interface RegistryClientOptions {
   logger?: Logger;
   /** Each call becomes a client span `registry.<type>` (child of the caller's span when given). */
   tracer?: Tracer;
+  /** Connected to another registry than the last one (`host:port` each); must not throw. */
+  onFailover?: (from: string, to: string) => void;
 }
 
 export interface RegistryClientStats {
@@ -79,7 +97,22 @@ export interface RegistryClientStats {
   droppedEvents: number;
   /** Frames nobody asked for on the request connection. */
   unexpectedFrames: number;
+  /** Connections made to another registry address than the last one connected. */
+  failovers: number;
 }
+
+/**
+ * Requests that may be sent again on another registry after the connection broke with the request
+ * in flight: reads, and writes that set a value (applying them twice leaves the same state).
+ * Not here: deltas (update_polo_score), one-shot reads that consume (poll_handshakes), requests
+ * whose second run differs (rotate_key, deregister, request/respond_handshake, create_network,
+ * join/leave_network, beacon_register).
+ */
+export const IDEMPOTENT: ReadonlySet<string> = new Set([
+  'register', 'heartbeat', 'lookup', 'resolve', 'resolve_hostname', 'set_hostname', 'set_tags', 'set_visibility', 'set_task_exec',
+  'report_trust', 'revoke_trust', 'punch', 'get_polo_score', 'set_polo_score', 'beacon_list', 'list_networks', 'list_nodes', 'find_nodes',
+  'subscribe_events',
+]);
 
 type Json = Record<string, unknown>;
 /** A reply as some methods declare it: without `type` (present at run time all the same). */
@@ -91,12 +124,11 @@ export class RegistryError extends PilotError {
   readonly wireCode: string | undefined;
   readonly reply: Json;
   constructor(reply: Json) {
-    const parsed = errorReplySchema.safeParse(reply);
-    const wire = parsed.success ? parsed.data.code : undefined;
-    const hint = parsed.success ? parsed.data.hint : undefined;
-    super(mapCode(wire), 'registry: request failed', hint);
+    // A reference registry's reason ("the node is private") stays the message: registry-errors.ts.
+    const m = registryErrorMeaning(reply);
+    super(m.code, m.message, m.hint);
     this.name = 'RegistryError';
-    this.wireCode = wire;
+    this.wireCode = m.wireCode;
     this.reply = reply;
   }
 }
@@ -117,17 +149,15 @@ export class RegistryProtocolError extends PilotError {
   }
 }
 
-function mapCode(wire: string | undefined): ErrorCode {
-  if (wire === undefined) return 'connection_failed';
-  if (wire === 'rate_limited') return 'unavailable';
-  return (ERROR_CODES as readonly string[]).includes(wire) ? (wire as ErrorCode) : 'internal';
-}
-
-function parseAddress(a: RegistryClientOptions['address']): { host: string; port: number } {
-  if (typeof a !== 'string') return a;
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(a.trim());
-  if (!m) throw new PilotError('invalid_argument', `invalid registry address "${a}"`, 'use host:port');
-  return { host: m[1] ?? m[2] ?? '127.0.0.1', port: Number(m[3]) };
+function parseAddresses(a: RegistryClientOptions['address']): HostPort[] {
+  const list = typeof a === 'string' || !Array.isArray(a) ? [a as string | HostPort] : (a as readonly (string | HostPort)[]);
+  const out: HostPort[] = [];
+  for (const x of list) {
+    if (typeof x !== 'string') out.push(x);
+    else out.push(...parseAddressList(x, 'registry'));
+  }
+  if (out.length === 0) throw new PilotError('invalid_argument', 'no registry address given', 'use host:port');
+  return out;
 }
 
 export interface FindNodesQuery {
@@ -155,7 +185,11 @@ export interface EventSubscription {
 }
 
 export class RegistryClient {
-  private readonly addr: { host: string; port: number };
+  private readonly addrs: HostPort[];
+  private readonly policy: FailoverPolicy;
+  private readonly onFailover: ((from: string, to: string) => void) | undefined;
+  /** Which address `conn` is connected to. */
+  private connIdx = 0;
   private identity: RegistrySigner | undefined;
   nodeId: number | undefined;
   private conn: FramedConnection | undefined;
@@ -168,10 +202,12 @@ export class RegistryClient {
   private readonly backoffMs: number;
   private readonly log: Logger;
   private readonly tracer: Tracer | undefined;
-  private readonly st: RegistryClientStats = { malformedReplies: 0, droppedEvents: 0, unexpectedFrames: 0 };
+  private readonly st: Omit<RegistryClientStats, 'failovers'> = { malformedReplies: 0, droppedEvents: 0, unexpectedFrames: 0 };
 
   constructor(opts: RegistryClientOptions) {
-    this.addr = parseAddress(opts.address);
+    this.addrs = parseAddresses(opts.address);
+    this.policy = new FailoverPolicy(this.addrs.length);
+    this.onFailover = opts.onFailover;
     this.identity = opts.identity;
     this.nodeId = opts.nodeId;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -183,14 +219,28 @@ export class RegistryClient {
   }
 
   stats(): RegistryClientStats {
-    return { ...this.st };
+    return { ...this.st, failovers: this.policy.failovers };
+  }
+
+  /** The registry in use (`host:port`): the one last connected to, else the one tried next. */
+  get current(): string {
+    return this.fmt(this.policy.connectedIndex ?? this.policy.index);
+  }
+
+  /** Every configured registry address, in order of preference. */
+  get addresses(): string[] {
+    return this.addrs.map((_, i) => this.fmt(i));
   }
 
   // ------------------------------------------------------------------------------------------
   // Plumbing
 
+  private fmt(i: number): string {
+    return formatEndpoint(this.addrs[i]!);
+  }
+
   private get where(): string {
-    return `${this.addr.host}:${this.addr.port}`;
+    return this.current;
   }
 
   private malformed(requestType: string, problem: string): RegistryProtocolError {
@@ -240,13 +290,25 @@ export class RegistryClient {
   private async exchange(msg: Json, type: string): Promise<unknown> {
     const run = async (): Promise<unknown> => {
       if (this.closed) throw new PilotError('invalid_state', 'registry client is closed');
+      const sent = { value: false };
       try {
-        return await this.once(msg);
+        return await this.once(msg, sent);
       } catch (e) {
         if (!(e instanceof ConnectionFailure)) throw e;
         this.conn = undefined;
         if (e.malformed) throw this.malformed(type, e.message);
-        this.log.debug('connection failure, reconnecting', { err: e.message });
+        if (sent.value && this.addrs.length > 1) {
+          const from = this.fmt(this.connIdx);
+          this.policy.failed(this.connIdx);
+          if (!IDEMPOTENT.has(type)) {
+            throw new PilotError(
+              'connection_failed',
+              `registry ${from} failed with ${type} in flight: ${e.message}`,
+              `not sent again to another registry (${type} may have been applied there); check its effect, then retry`,
+            );
+          }
+          this.log.info('registry connection failed with a request in flight; sending it to the next registry', { req: type, from, err: e.message });
+        } else this.log.debug('connection failure, reconnecting', { err: e.message });
       }
       try {
         return await this.once(msg);
@@ -266,28 +328,56 @@ export class RegistryClient {
     return p;
   }
 
-  private async once(msg: Json): Promise<unknown> {
+  /** One request on the current connection (made first if needed); `sent` says whether it was written. */
+  private async once(msg: Json, sent?: { value: boolean }): Promise<unknown> {
     if (!this.conn || !this.conn.alive) this.conn = await this.connectWithRetry();
+    if (sent) sent.value = true;
     return this.conn.request(msg, this.timeoutMs);
   }
 
+  /**
+   * Connects to the current address, moving through the list on failures: `reconnectAttempts`
+   * tries per address, a backoff after each round that failed everywhere.
+   */
   private async connectWithRetry(): Promise<FramedConnection> {
     let last: Error = new ConnectionFailure('not connected');
-    for (let i = 0; i < this.attempts; i++) {
+    const total = this.attempts * this.addrs.length;
+    for (let i = 0; i < total; i++) {
       if (this.closed) throw new PilotError('invalid_state', 'registry client is closed');
+      const idx = this.policy.index;
+      const a = this.addrs[idx]!;
       try {
-        const c = await FramedConnection.connect(this.addr.host, this.addr.port, this.connectTimeoutMs);
+        const c = await FramedConnection.connect(a.host, a.port, this.connectTimeoutMs);
         c.onMessage = (m) => {
           this.st.unexpectedFrames++;
           this.log.debug('unexpected frame', { type: isObject(m) ? String(m['type']).slice(0, 40) : typeof m });
         };
+        this.connIdx = idx;
+        this.connectedTo(idx);
         return c;
       } catch (e) {
         last = e instanceof Error ? e : new Error(String(e));
-        if (i < this.attempts - 1) await delay(Math.min(this.backoffMs * 2 ** i, 10_000));
+        this.policy.failed(idx);
+        if (this.addrs.length > 1) this.log.warn('registry unreachable', { registry: this.fmt(idx), err: last.message, next: this.fmt(this.policy.index) });
+        const wait = reconnectWait(i, this.addrs.length, this.backoffMs);
+        if (i < total - 1 && wait > 0) await delay(wait);
       }
     }
     throw last instanceof ConnectionFailure ? last : new ConnectionFailure(last.message);
+  }
+
+  /** A connection (requests or events) reached address `idx`: a failover when it is another one than before. */
+  private connectedTo(idx: number): void {
+    const prev = this.policy.connectedIndex;
+    if (!this.policy.connected(idx) || prev === undefined) return;
+    const from = this.fmt(prev);
+    const to = this.fmt(idx);
+    this.log.warn('registry failover', { from, to, failovers: this.policy.failovers });
+    try {
+      this.onFailover?.(from, to);
+    } catch (e) {
+      this.log.error('failover handler threw', { err: e instanceof Error ? e.message : String(e) });
+    }
   }
 
   private signer(): RegistrySigner {
@@ -531,7 +621,7 @@ export class RegistryClient {
   subscribeEvents(opts: EventSubscriptionOptions): EventSubscription {
     const nodeId = this.id();
     const signer = this.signer();
-    const { addr, connectTimeoutMs, timeoutMs, backoffMs, subs } = this;
+    const { connectTimeoutMs, timeoutMs, backoffMs, subs } = this;
     let conn: FramedConnection | undefined;
     let closed = false;
     let connected = false;
@@ -560,7 +650,9 @@ export class RegistryClient {
 
     const loop = async (): Promise<void> => {
       while (!closed) {
+        const idx = this.policy.index;
         try {
+          const addr = this.addrs[idx]!;
           const c = await FramedConnection.connect(addr.host, addr.port, connectTimeoutMs);
           if (closed) {
             c.close();
@@ -585,6 +677,7 @@ export class RegistryClient {
             return;
           }
           failures = 0;
+          this.connectedTo(idx);
           status(true);
           if (settle && !settle.done) {
             settle.done = true;
@@ -597,7 +690,10 @@ export class RegistryClient {
           if (closed) return;
           status(false, e instanceof Error ? e.message : String(e));
         }
+        this.policy.failed(idx); // the next connection (this one or the requests') tries the next registry
         failures++;
+        // With several registries the first retry goes to the next one at once.
+        if (this.addrs.length > 1 && failures === 1) continue;
         await delay(Math.min(backoffMs * 2 ** Math.min(failures - 1, 5), 10_000));
       }
     };

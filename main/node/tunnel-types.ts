@@ -73,6 +73,11 @@ export interface TunnelOptions {
   log: Logger;
   backend?: CryptoBackend;
   beacon?: UdpEndpoint;
+  /**
+   * Whether a datagram from `from` comes from one of our beacons (relay deliveries and punch commands
+   * are taken only from them); default: from `beacon`. With several beacons, any of them.
+   */
+  isBeacon?: (from: UdpEndpoint) => boolean;
   encrypt?: boolean;
   /** Ed25519 key of a node as registered at the registry (undefined: unknown). */
   lookupKey: (nodeId: number) => Promise<Uint8Array | undefined>;

@@ -54,7 +54,7 @@ import {
   writePILSHeader,
 } from '../wire/tunnel';
 import { LogLimiter, type LogFields } from '../util/log';
-import { datagramBytes, datagramLength, endpointKey, formatEndpoint, type Datagram, type UdpEndpoint } from './udp';
+import { datagramBytes, datagramLength, endpointKey, formatEndpoint, sameHost, type Datagram, type UdpEndpoint } from './udp';
 import { u32 } from '../wire/bytes';
 
 export type { DropReason, PathKind, PeerCounters, PeerTunnelInfo, TunnelEvent, TunnelOptions } from './tunnel-types';
@@ -375,7 +375,7 @@ export class TunnelManager {
   private onDatagram(data: Uint8Array, from: UdpEndpoint): void {
     this.totals.pktsRecv++;
     this.totals.bytesRecv += data.length;
-    const fromBeacon = !!this.beaconValue && from.port === this.beaconValue.port && sameHost(from.host, this.beaconValue.host);
+    const fromBeacon = this.opts.isBeacon ? this.opts.isBeacon(from) : !!this.beaconValue && from.port === this.beaconValue.port && sameHost(from.host, this.beaconValue.host);
     try {
       const kind = classifyDatagram(data);
       switch (kind) {
@@ -686,9 +686,4 @@ export class TunnelManager {
 /** The source node id of a marshalled packet (header bytes 6..9), before any full decode. */
 function packetSourceNode(packet: Uint8Array): number | undefined {
   return packet.length >= 10 ? u32(packet, 6) : undefined;
-}
-
-function sameHost(a: string, b: string): boolean {
-  const norm = (h: string): string => (h.startsWith('::ffff:') ? h.slice(7) : h === 'localhost' ? '127.0.0.1' : h);
-  return norm(a) === norm(b);
 }

@@ -62,6 +62,12 @@ export function endpointKey(e: UdpEndpoint): string {
   return `${e.host}:${e.port}`;
 }
 
+/** `127.0.0.1`, `::ffff:127.0.0.1` (a dual-stack socket's view) and `localhost` are the same host. */
+export function sameHost(a: string, b: string): boolean {
+  const norm = (h: string): string => (h.startsWith('::ffff:') ? h.slice(7) : h === 'localhost' ? '127.0.0.1' : h);
+  return norm(a) === norm(b);
+}
+
 export function formatEndpoint(e: UdpEndpoint): string {
   return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }

@@ -48,6 +48,8 @@ export interface MetricsNode {
   readonly hostname: string;
   readonly startedAt: number;
   readonly registryConnected: boolean;
+  /** Moves to another registry / beacon address (a node given several backbone instances). */
+  readonly backboneFailovers?: { registry: number; beacon: number };
   readonly clock: { now(): number; wallNow(): number };
   readonly counters: { badPackets: number; controlPings: number; datagramsIn: number; datagramsOut: number; refusedUntrusted: number };
   /** Throws while the node is not started. */
@@ -310,6 +312,8 @@ export class NodeMetrics {
     this.gauge('pilot_registry_connected', 'Whether the registry answered the last heartbeat (1) or not (0).', [], (set) => set({}, node.registryConnected ? 1 : 0));
     this.counter('pilot_registry_malformed_replies_total', 'Registry replies that did not match their schema.', [], (set) => set({}, registryStats(node)?.malformedReplies ?? 0));
     this.counter('pilot_registry_dropped_events_total', 'Pushed registry events that did not match their schema, dropped.', [], (set) => set({}, registryStats(node)?.droppedEvents ?? 0));
+    this.counter('pilot_registry_failovers_total', 'Connections made to another registry than the last one (several backbone addresses).', [], (set) => set({}, node.backboneFailovers?.registry ?? 0));
+    this.counter('pilot_beacon_failovers_total', 'Switches of the beacon used for punch requests and relay to another one (several beacon addresses).', [], (set) => set({}, node.backboneFailovers?.beacon ?? 0));
     this.counter('pilot_registry_key_lookups_total', 'Registry key lookups made for key exchanges.', [], (set) => set({}, tunnels()?.keyLookupCount ?? 0));
 
     // ---- tunnels, whole node ----

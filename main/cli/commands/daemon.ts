@@ -9,7 +9,9 @@ import type { InfoJson } from '../../daemon/info';
 import { validateWebhookUrl } from '../../daemon/webhook';
 import { otlpTracesUrl } from '../../observe/otlp-push';
 import { checkMetricsListen } from '../../observe/metrics-http';
+import { backboneShorthand, parseAddressList } from '../../node/backbone-failover';
 import {
+  configList,
   configString,
   DEFAULT_BEACON,
   DEFAULT_REGISTRY,
@@ -53,14 +55,21 @@ function parseTags(t: string | undefined): string[] {
   return tags;
 }
 
-/** Daemon options from flags, $PILOT_REGISTRY/$PILOT_BEACON, --config, config.json and defaults. */
+/**
+ * Daemon options from flags, $PILOT_REGISTRY/$PILOT_BEACON, --config, config.json and defaults.
+ * `registry` and `beacon` may list several backbone instances (`a:9000,b:9000`, or arrays in a config
+ * file; `--backbone hostA,hostB`): checked here, passed on as one comma-separated string.
+ */
 export function daemonOptions(ctx: CommandContext, paths: PilotPaths): DaemonOptions {
   const cfg = readConfig(paths);
   const fc = fileConfig(ctx);
-  const backbone = str(ctx, 'backbone');
+  const backboneFlag = str(ctx, 'backbone');
+  const backbone = backboneFlag ? backboneShorthand(backboneFlag) : undefined;
   const pick = (flag: string, env: string | undefined, ...cfgs: (string | undefined)[]): string | undefined => str(ctx, flag) ?? env ?? cfgs.find((x) => x !== undefined);
-  const registry = pick('registry', backbone ? `${backbone}:9000` : undefined, ctx.env['PILOT_REGISTRY'] || undefined, configString(fc, 'registry'), configString(cfg, 'registry')) ?? DEFAULT_REGISTRY;
-  const beacon = pick('beacon', backbone ? `${backbone}:9001` : undefined, ctx.env['PILOT_BEACON'] || undefined, configString(fc, 'beacon'), configString(cfg, 'beacon')) ?? DEFAULT_BEACON;
+  const registry = pick('registry', backbone?.registry, ctx.env['PILOT_REGISTRY'] || undefined, configList(fc, 'registry'), configList(cfg, 'registry')) ?? DEFAULT_REGISTRY;
+  const beacon = pick('beacon', backbone?.beacon, ctx.env['PILOT_BEACON'] || undefined, configList(fc, 'beacon'), configList(cfg, 'beacon')) ?? DEFAULT_BEACON;
+  parseAddressList(registry, 'registry'); // refused here, before a background daemon starts
+  parseAddressList(beacon, 'beacon');
   const level = str(ctx, 'log-level') ?? configString(fc, 'log-level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new PilotError('invalid_argument', `invalid --log-level "${level}"`, `one of ${LOG_LEVELS.join('|')}`);
   const listen = str(ctx, 'listen') ?? configString(fc, 'listen');

@@ -21,6 +21,7 @@ export function infoText(i: InfoJson): string {
     `  Connections: ${i.connections}`,
     `  Ports:       ${i.ports}`,
     `  Peers:       ${i.peers}`,
+    ...(i.registry !== undefined ? [`  Registry:    ${i.registry} (${i.registry_failovers ?? 0} failovers)`, `  Beacon:      ${i.beacon ?? ''} (${i.beacon_failovers ?? 0} failovers)`] : []),
     i.encrypt
       ? `  Encryption:  enabled (X25519 + AES-256-GCM), ${i.encrypted_peers}/${i.peers} peers encrypted, ${i.authenticated_peers} authenticated`
       : '  Encryption:  disabled',

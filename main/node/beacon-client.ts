@@ -1,0 +1,86 @@
+/**
+ * The node's side of several beacons (thin driver over BeaconSet, backbone-failover.ts): discovers
+ * go to every configured beacon (each learns our tunnel endpoint, so relay and punch work through
+ * any of them), replies mark a beacon alive, and every `probeMs` the active beacon — the one punch
+ * requests and relayed frames go to — is re-picked: the first in preference order that answered.
+ * With one beacon nothing is probed and the beacon never changes (the node behaves as before).
+ */
+import type { Clock, TimerHandle } from '../util/clock';
+import type { Logger } from '../util/log';
+import { BeaconSet } from './backbone-failover';
+import { formatEndpoint, type UdpEndpoint } from './udp';
+
+export interface BeaconClientHost {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Sends our discover to `to` from the tunnel socket. */
+  sendDiscover(to: UdpEndpoint): void;
+  /** The active beacon changed. */
+  onActive(to: UdpEndpoint, from: UdpEndpoint): void;
+}
+
+export class BeaconClient {
+  readonly set: BeaconSet;
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(
+    beacons: readonly UdpEndpoint[],
+    private readonly h: BeaconClientHost,
+    private readonly probeMs = 5000,
+  ) {
+    this.set = new BeaconSet(beacons, { deadAfterMs: Math.max(1000, Math.round(probeMs * 0.6)) });
+  }
+
+  get active(): UdpEndpoint {
+    return this.set.active;
+  }
+  get several(): boolean {
+    return this.set.beacons.length > 1;
+  }
+  isBeacon(from: UdpEndpoint): boolean {
+    return this.set.indexOf(from) >= 0;
+  }
+
+  /** Discover to every beacon (the active one only when there is one). */
+  discoverAll(): void {
+    const now = this.h.clock.now();
+    this.set.beacons.forEach((b, i) => {
+      if (this.several) this.set.sent(i, now);
+      this.h.sendDiscover(b);
+    });
+  }
+
+  /** A discover_reply from `from`. */
+  answered(from: UdpEndpoint): void {
+    const i = this.set.indexOf(from);
+    if (i < 0) return;
+    this.set.answered(i, this.h.clock.now());
+    if (this.several) this.repick();
+  }
+
+  /** Starts the periodic probe (only with several beacons). */
+  start(): void {
+    if (!this.several || this.stopped) return;
+    this.timer = this.h.clock.setTimeout(() => {
+      this.repick();
+      this.discoverAll();
+      this.start();
+    }, this.probeMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) this.h.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private repick(): void {
+    const prev = this.set.update(this.h.clock.now());
+    if (prev === undefined) return;
+    const from = this.set.beacons[prev]!;
+    const to = this.set.active;
+    this.h.log.warn('beacon failover', { from: formatEndpoint(from), to: formatEndpoint(to), switches: this.set.switches });
+    this.h.onActive(to, from);
+  }
+}
