@@ -72,7 +72,7 @@ afterEach(async () => {
 });
 
 describe('RegistryClient error mapping', () => {
-  it('maps a reference registry bare error to connection_failed and our codes through', async () => {
+  it('maps a reference registry bare error to a refusal (unavailable) and our codes through', async () => {
     const f = await fakeRegistry((m) =>
       m['type'] === 'lookup'
         ? { type: 'error', error: 'request failed' }
@@ -83,7 +83,8 @@ describe('RegistryClient error mapping', () => {
     cleanups.push(() => c.close());
     const e1 = await c.lookup(1).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(RegistryError);
-    expect(e1).toMatchObject({ code: 'connection_failed', message: 'registry: request failed', wireCode: undefined });
+    // It answered: a refusal without a reason (registry-errors.ts), not a connection failure.
+    expect(e1).toMatchObject({ code: 'unavailable', message: 'registry: request failed', wireCode: undefined });
     const e2 = await c.listNetworks().catch((e: unknown) => e);
     expect(e2).toMatchObject({ code: 'unavailable', wireCode: 'rate_limited', hint: 'slow down' });
     expect(f.connections()).toBe(1); // error replies are not retried
@@ -188,7 +189,7 @@ describe('RegistryClient against a malformed or hostile registry (real TCP)', ()
     cleanups.push(() => c.close());
     const e1 = await c.lookup(1).catch((x: unknown) => x);
     expect(e1).toBeInstanceOf(RegistryError);
-    expect(e1).toMatchObject({ code: 'connection_failed', wireCode: undefined, hint: undefined });
+    expect(e1).toMatchObject({ code: 'unavailable', wireCode: undefined, hint: undefined });
     const e2 = await c.lookup(2).catch((x: unknown) => x);
     expect(e2).toMatchObject({ code: 'not_found', wireCode: 'not_found', hint: undefined });
   });

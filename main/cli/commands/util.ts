@@ -108,9 +108,13 @@ export async function resolveTarget(ctx: CommandContext, c: IpcClient, x: string
   return { address: a, text: formatAddress(a), nodeId, hostname: x };
 }
 
-/** A daemon Error that means "the registry could not be reached" (not "the registry said no"). */
+/**
+ * A daemon Error that means "the registry could not be reached" (`registry <host:port>: <cause>`),
+ * not "the registry said no" (`registry: <reason>`: ours say "request failed", a reference registry
+ * may give its reason, e.g. "hostname not found").
+ */
 export function registryUnreachable(e: PilotError): boolean {
-  return e.message.includes('registry') && !e.message.includes('request failed');
+  return /\bregistry \S+:\d+(: | failed )/.test(e.message) || e.message.includes('cannot reach registry');
 }
 
 /** A node id argument (decimal). */
