@@ -26,11 +26,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { PORTS, backboneAddress, formatAddress, parseAddress, type Address } from '../../../shared/address';
+import { PORTS, formatAddress, parseAddress, type Address } from '../../../shared/address';
 import { PilotError, isPilotError } from '../../../shared/errors';
-import type { FoundNode } from '../../wire/registry';
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../../util/bytes';
 import type { Logger } from '../../util/log';
 import { ServiceFrameDecoder, TASK_TYPE, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
@@ -40,88 +39,11 @@ import { isSpanId, isTraceId, parseTraceparent } from '../../observe/traceparent
 import type { PilotStream } from '../stream';
 import { FrameReader, WorkSet, parseTime, rfc3339, safeBaseName, sendOneShot, targetAddress, writeOrRefused, type Target } from './common';
 import { writeFileAtomic } from '../../util/atomic-file';
+import { TASK_ID_RE, TASK_STATUSES, TERMINAL, newTaskId, taskReward, type SendResultsMessage, type StatusUpdate, type SubmitReport, type SubmitRequest, type SubmitResponse, type TaskCategory, type TaskEvents, type TaskFile, type TaskListEntry, type TaskResult } from './tasks-types';
+import { DEFAULT_RETENTION, tasksToEvict } from './tasks-retention';
 
-export const TASK_STATUSES = ['NEW', 'ACCEPTED', 'DECLINED', 'EXECUTING', 'COMPLETED', 'SUCCEEDED', 'CANCELLED', 'EXPIRED'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-export type TaskCategory = 'received' | 'submitted';
-
-/** A task file on disk (field order as the reference writes it, plus our optional trace fields). */
-export interface TaskFile {
-  task_id: string;
-  task_description: string;
-  created_at: string;
-  status: string;
-  status_justification: string;
-  from: string;
-  to: string;
-  accepted_at?: string;
-  staged_at?: string;
-  execute_started_at?: string;
-  completed_at?: string;
-  time_idle_ms?: number;
-  time_staged_ms?: number;
-  time_cpu_ms?: number;
-  trace_id?: string;
-  span_id?: string;
-  /** Received: our task.receive span; submitted: our task.submit span (W3C traceparent). */
-  traceparent?: string;
-}
-
-export interface SubmitRequest {
-  task_id: string;
-  task_description: string;
-  from_addr: string;
-  to_addr: string;
-  trace_id?: string;
-  span_id?: string;
-  traceparent?: string;
-}
-export interface SubmitResponse {
-  task_id: string;
-  status: number;
-  message: string;
-}
-export interface StatusUpdate {
-  task_id: string;
-  status: string;
-  justification: string;
-  traceparent?: string;
-}
-export interface SendResultsMessage {
-  task_id: string;
-  traceparent?: string;
-  result_type: 'text' | 'file';
-  result_text?: string;
-  filename?: string;
-  file_data?: string;
-  completed_at: string;
-  time_idle_ms?: number;
-  time_staged_ms?: number;
-  time_cpu_ms?: number;
-}
-
-export const TASK_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** 16 random bytes as 8-4-4-4-12 lowercase hex (no version bits, like the reference). */
-export function newTaskId(): string {
-  const h = randomBytes(16).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/**
- * Polo reward for a completed task (integer ≥ 1):
- * round_half_up((1 + log2(1 + cpu_min)) × max(0.4, 1 − min(idle_s/60·0.3, 0.3) − min(staged_s/600·0.3, 0.3)))
- */
-export function taskReward(t: { cpuMs?: number; idleMs?: number; stagedMs?: number }): number {
-  const cpuMin = Math.max(0, t.cpuMs ?? 0) / 60_000;
-  const idleS = Math.max(0, t.idleMs ?? 0) / 1000;
-  const stagedS = Math.max(0, t.stagedMs ?? 0) / 1000;
-  const base = 1 + Math.log2(1 + cpuMin);
-  const factor = Math.max(0.4, 1 - Math.min((idleS / 60) * 0.3, 0.3) - Math.min((stagedS / 600) * 0.3, 0.3));
-  return Math.max(1, Math.floor(base * factor + 0.5));
-}
-
-const TERMINAL: ReadonlySet<string> = new Set(['COMPLETED', 'SUCCEEDED', 'DECLINED', 'CANCELLED', 'EXPIRED']);
+export * from './tasks-types';
+export { bestMember, type BestMember } from './tasks-best';
 
 export interface TaskOptions {
   /** A received task still NEW this long after creation is CANCELLED (default 1 min). */
@@ -132,43 +54,17 @@ export interface TaskOptions {
   expireAfterMs?: number;
   /** How often that is checked (default 30 s). */
   expireCheckMs?: number;
+  /**
+   * Finished tasks (COMPLETED, SUCCEEDED, DECLINED, CANCELLED, EXPIRED) kept per direction, the
+   * newest by last change (default 1000); older ones are evicted, their task files deleted (result
+   * files stay). Checked when a task finishes and every expireCheckMs.
+   */
+  keepFinished?: number;
+  /** Finished tasks last changed longer ago than this are evicted too (default 7 days). */
+  keepFinishedMs?: number;
   /** Dial / reply timeouts for outgoing frames (default 10 s / 15 s). */
   dialTimeoutMs?: number;
   replyTimeoutMs?: number;
-}
-
-export interface TaskListEntry {
-  task_id: string;
-  description: string;
-  status: string;
-  from: string;
-  to: string;
-  created_at: string;
-  category: TaskCategory;
-  trace_id?: string;
-  traceparent?: string;
-}
-
-export interface SubmitReport {
-  target: string;
-  task_id: string;
-  task: string;
-  status: number;
-  message: string;
-  accepted: boolean;
-  trace_id: string;
-  traceparent?: string;
-}
-
-export type TaskResult = { text: string } | { filename: string; data: Uint8Array };
-
-export interface TaskEvents {
-  /** A task arrived (NEW) — worker side. */
-  received: [task: TaskFile];
-  /** Any task file changed (either side). */
-  changed: [change: { category: TaskCategory; task: TaskFile }];
-  /** Results arrived for a task we submitted. */
-  result: [r: { task_id: string; from: string; path: string; reward: number }];
 }
 
 interface TaskRecord {
@@ -178,7 +74,7 @@ interface TaskRecord {
   touched: number;
 }
 
-const GRACE_MS = 5 * 60_000;
+const GRACE_MS = DEFAULT_RETENTION.graceMs;
 
 export class TaskService extends EventEmitter<TaskEvents> {
   readonly receivedDir: string;
@@ -193,7 +89,8 @@ export class TaskService extends EventEmitter<TaskEvents> {
   private stopListening: (() => void) | undefined;
   private timers: ReturnType<typeof setInterval>[] = [];
   private readonly o: Required<TaskOptions>;
-  readonly counters = { submitsIn: 0, accepted: 0, refused: 0, statusUpdates: 0, results: 0, ignored: 0 };
+  /** `evicted`: finished tasks dropped by retention (keepFinished / keepFinishedMs), both directions. */
+  readonly counters = { submitsIn: 0, accepted: 0, refused: 0, statusUpdates: 0, results: 0, ignored: 0, evicted: 0 };
 
   constructor(
     private readonly node: PilotNode,
@@ -213,6 +110,8 @@ export class TaskService extends EventEmitter<TaskEvents> {
       expireCheckMs: opts.expireCheckMs ?? 30_000,
       dialTimeoutMs: opts.dialTimeoutMs ?? 10_000,
       replyTimeoutMs: opts.replyTimeoutMs ?? 15_000,
+      keepFinished: opts.keepFinished ?? DEFAULT_RETENTION.maxTerminal,
+      keepFinishedMs: opts.keepFinishedMs ?? DEFAULT_RETENTION.maxAgeMs,
     };
   }
 
@@ -229,7 +128,11 @@ export class TaskService extends EventEmitter<TaskEvents> {
       this.timers.push(t);
     };
     every(this.o.cancelCheckMs, () => this.cancelStale());
-    every(this.o.expireCheckMs, () => this.expireQueueHead());
+    every(this.o.expireCheckMs, () => {
+      this.expireQueueHead();
+      this.enforceRetention();
+    });
+    this.enforceRetention();
   }
 
   async stop(): Promise<void> {
@@ -255,8 +158,10 @@ export class TaskService extends EventEmitter<TaskEvents> {
     for (const n of names) {
       if (!n.endsWith('.json')) continue;
       try {
-        const f = JSON.parse(await readFile(path.join(dir, n), 'utf8')) as TaskFile;
-        if (typeof f.task_id === 'string' && TASK_ID_RE.test(f.task_id)) into.set(f.task_id, { category, file: f, touched: this.node.clock.wallNow() });
+        const file = path.join(dir, n);
+        const f = JSON.parse(await readFile(file, 'utf8')) as TaskFile;
+        // The file is rewritten on every change: its mtime is the task's last change (retention's age).
+        if (typeof f.task_id === 'string' && TASK_ID_RE.test(f.task_id)) into.set(f.task_id, { category, file: f, touched: (await stat(file)).mtimeMs });
       } catch (e) {
         this.log.warn('unreadable task file skipped', { file: n, error: String(e) });
       }
@@ -786,12 +691,40 @@ export class TaskService extends EventEmitter<TaskEvents> {
     }
   }
 
+  /**
+   * Evicts finished tasks past the retention bounds (tasks-retention.ts), per direction: out of
+   * memory, and their task files deleted after any pending write. Returns how many went.
+   */
+  enforceRetention(): number {
+    const now = this.node.clock.wallNow();
+    const policy = { maxTerminal: this.o.keepFinished, maxAgeMs: this.o.keepFinishedMs, graceMs: GRACE_MS };
+    let n = 0;
+    for (const [map, dir] of [
+      [this.received, this.receivedDir],
+      [this.submitted, this.submittedDir],
+    ] as const) {
+      const ids = tasksToEvict([...map.values()].map((r) => ({ id: r.file.task_id, status: r.file.status, touched: r.touched })), policy, now);
+      for (const id of ids) {
+        map.delete(id);
+        const file = path.join(dir, `${id}.json`);
+        this.writes = this.writes.then(() => unlink(file).catch((e: unknown) => this.log.warn('cannot delete an evicted task file', { file, error: String(e) })));
+      }
+      n += ids.length;
+    }
+    if (n > 0) {
+      this.counters.evicted += n;
+      this.log.info('finished tasks evicted', { count: n, keep: this.o.keepFinished, keep_ms: this.o.keepFinishedMs });
+    }
+    return n;
+  }
+
   private persist(r: TaskRecord): void {
     r.touched = this.node.clock.wallNow();
     const snapshot = JSON.stringify(r.file, null, 2);
     const file = path.join(r.category === 'received' ? this.receivedDir : this.submittedDir, `${r.file.task_id}.json`);
     this.writes = this.writes.then(() => writeFileAtomic(file, snapshot, { mode: 0o600 }).catch((e: unknown) => this.log.error('cannot write task file', { file, error: String(e) })));
     this.emit('changed', { category: r.category, task: { ...r.file } });
+    if (TERMINAL.has(r.file.status) && (r.category === 'received' ? this.received : this.submitted).size > this.o.keepFinished) this.enforceRetention();
   }
 }
 
@@ -801,59 +734,4 @@ function nodeOf(addressText: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-// ---- choosing a worker ----------------------------------------------------------------------------
-
-export interface BestMember {
-  nodeId: number;
-  address: string;
-  hostname?: string;
-  rttMs: number;
-  /** Why this one: human-readable. */
-  reason: string;
-  candidates: { nodeId: number; hostname?: string; rttMs?: number; error?: string }[];
-}
-
-/**
- * Picks a worker for `tag` (optionally inside a group): candidates from the registry's `find_nodes`
- * (online, not this node), each control-pinged in parallel; the lowest RTT wins, ties by node id.
- * (Queue length is not advertised by any node today, so load is not part of the choice.)
- */
-export async function bestMember(node: PilotNode, q: { tag: string; group?: string | number; pingTimeoutMs?: number }): Promise<BestMember> {
-  const tag = q.tag.replace(/^#/, '');
-  const found = await node.registry.findNodes({
-    tags: [tag],
-    ...(typeof q.group === 'number' ? { networkId: q.group } : q.group !== undefined ? { network: q.group } : {}),
-  });
-  const nodes: FoundNode[] = found.nodes.filter((n) => n.node_id !== node.nodeId && n.online);
-  if (nodes.length === 0) {
-    throw new PilotError('not_found', `no online node with tag #${tag}${q.group !== undefined ? ` in group ${q.group}` : ''}`, 'tag a node with: pilotctl set-tags <tag>');
-  }
-  const timeout = q.pingTimeoutMs ?? 2000;
-  type Candidate = BestMember['candidates'][number];
-  const candidates = await Promise.all(
-    nodes.map(async (n): Promise<Candidate> => {
-      const base = { nodeId: n.node_id, ...(n.hostname ? { hostname: n.hostname } : {}) };
-      try {
-        const rtt = await node.controlPing(n.node_id, timeout);
-        node.recordRtt(n.node_id, rtt);
-        return { ...base, rttMs: rtt };
-      } catch (e) {
-        return { ...base, error: e instanceof Error ? e.message : String(e) };
-      }
-    }),
-  );
-  const reachable = candidates.filter((c): c is Candidate & { rttMs: number } => c.rttMs !== undefined);
-  if (reachable.length === 0) throw new PilotError('unreachable', `none of the ${nodes.length} node(s) with tag #${tag} answered a ping`);
-  reachable.sort((a, b) => a.rttMs - b.rttMs || a.nodeId - b.nodeId);
-  const best = reachable[0]!;
-  return {
-    nodeId: best.nodeId,
-    address: formatAddress(backboneAddress(best.nodeId)),
-    ...(best.hostname ? { hostname: best.hostname } : {}),
-    rttMs: best.rttMs,
-    reason: `lowest RTT (${best.rttMs.toFixed(2)} ms) of ${reachable.length} reachable node(s) tagged #${tag}${q.group !== undefined ? ` in group ${q.group}` : ''}`,
-    candidates,
-  };
 }
