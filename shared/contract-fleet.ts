@@ -109,6 +109,19 @@ export interface FleetProbeView {
   stats: { sent: number; received: number; minMs?: number; medianMs?: number; maxMs?: number };
   /** A throughput probe: bytes sent through B's echo port and back, the time, and the rate each way. */
   throughput?: { bytes: number; ms: number; mbitPerS: number };
+  /**
+   * A traceroute (what `pilotctl traceroute` does, run from A): the dial to B's echo port — tunnel
+   * negotiation when none was up, then SYN/ACK — and the overlay hops; `rtts` are the round trips
+   * over that stream.
+   */
+  traceroute?: { setupMs: number; tunnelWasUp: boolean; hops: FleetTraceHopView[] };
+}
+
+/** A hop of the overlay route: the beacon relay (a relayed tunnel), then the peer. */
+export interface FleetTraceHopView {
+  kind: 'relay' | 'peer';
+  nodeId?: number;
+  endpoint?: string;
 }
 
 export interface WhyStepView {
@@ -138,7 +151,7 @@ export const fleetMethodSchemas = {
   'fleet.matrix': z.object({ refresh: z.boolean().optional(), maxPairs: z.number().int().min(0).max(1_000_000).optional() }).strict(),
   'fleet.history': z.object({ a: nodeId, b: nodeId }).strict(),
   'fleet.probe': z
-    .object({ from: nodeId, to: nodeId, count: z.number().int().min(1).max(10).optional(), mode: z.enum(['ping', 'throughput']).optional(), bytes: z.number().int().min(1024).max(4 << 20).optional() })
+    .object({ from: nodeId, to: nodeId, count: z.number().int().min(1).max(10).optional(), mode: z.enum(['ping', 'throughput', 'traceroute']).optional(), bytes: z.number().int().min(1024).max(4 << 20).optional() })
     .strict(),
   /** `from`: another member's story of its tunnel to `nodeId` (default: this node's). */
   'fleet.why': z.object({ nodeId, from: nodeId.optional() }).strict(),

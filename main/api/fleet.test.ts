@@ -87,6 +87,11 @@ describe('fleet API (matrix, history, probe, why) over real nodes', () => {
     const tp = await svc.call('fleet.probe', { from: b.node.nodeId, to: a.node.nodeId, mode: 'throughput', bytes: 64 << 10 });
     expect(tp.throughput).toMatchObject({ bytes: 64 << 10 });
     expect(tp.throughput?.mbitPerS).toBeGreaterThan(0);
+    // A traceroute from b to a: the dial to a's echo port, the hop, 3 round trips over the stream.
+    const tr = await svc.call('fleet.probe', { from: b.node.nodeId, to: a.node.nodeId, mode: 'traceroute' });
+    expect(tr).toMatchObject({ from: b.node.nodeId, to: a.node.nodeId, path: 'direct', errors: [], stats: { sent: 3, received: 3 } });
+    expect(tr.traceroute?.setupMs).toBeGreaterThan(0);
+    expect(tr.traceroute?.hops).toEqual([expect.objectContaining({ kind: 'peer', nodeId: a.node.nodeId })]);
 
     // The console dialled a: its dial trace tells the story.
     const why = await svc.call('fleet.why', { nodeId: a.node.nodeId });

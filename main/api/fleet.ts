@@ -8,7 +8,7 @@
 import { formatAddress, backboneAddress } from '../../shared/address';
 import type { FleetMatrixView, FleetMemberView, FleetProbeView, WhyPathView } from '../../shared/contract-fleet';
 import type { TunnelEvent } from '../node/tunnel-types';
-import { localFleetTable, probeFrom, queryFleetPeers, requestProbe, requestWhy, type FleetTable } from '../node/services/fleet-query';
+import { localFleetTable, probeFrom, queryFleetPeers, requestProbe, requestWhy, type FleetTable, type ProbeMode } from '../node/services/fleet-query';
 import type { ApiContext, DomainHandlers } from './context';
 import { FleetHistory } from './fleet-history';
 import { aggregateByGroup, buildPairs, census, countPaths, type MemberSweep } from './fleet-matrix';
@@ -150,7 +150,7 @@ export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; hi
     'fleet.history': async ({ a, b }) => history.view(a, b, node.clock.wallNow()),
     'fleet.probe': async ({ from, to, count, mode, bytes }) => {
       const n = count ?? 3;
-      const opts: { mode?: 'ping' | 'throughput'; bytes?: number } = {};
+      const opts: { mode?: ProbeMode; bytes?: number } = {};
       if (mode) opts.mode = mode;
       if (bytes) opts.bytes = bytes;
       const r = from === node.nodeId ? await probeFrom(node, to, n, opts) : await requestProbe(node, from, to, n, opts);
@@ -160,6 +160,7 @@ export function createFleetApi(ctx: ApiContext, o: { queryTimeoutMs?: number; hi
       if (stats.medianMs !== undefined) out.stats.medianMs = stats.medianMs;
       if (stats.maxMs !== undefined) out.stats.maxMs = stats.maxMs;
       if (r.path) out.path = r.path;
+      if (r.traceroute) out.traceroute = r.traceroute;
       if (r.throughput) out.throughput = { ...r.throughput, mbitPerS: r.throughput.ms > 0 ? (r.throughput.bytes * 8) / (r.throughput.ms / 1000) / 1e6 : 0 };
       return out;
     },

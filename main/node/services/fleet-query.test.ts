@@ -4,7 +4,7 @@ import { TestNet, waitFor, type Peer } from './testkit';
 import type { TrustChange } from './trust';
 import { ServiceFrameDecoder, encodeServiceFrame, type ServiceFrame } from '../../wire/service';
 import { FrameReader } from './common';
-import { FLEET_QUERY_PORT, FLEET_QUERY_TYPE, FleetQueryService, queryFleetPeers, requestProbe } from './fleet-query';
+import { FLEET_QUERY_PORT, FLEET_QUERY_TYPE, FleetQueryService, overlayHops, queryFleetPeers, requestProbe } from './fleet-query';
 
 // Real backbone + real nodes over UDP on 127.0.0.1, in process.
 let net: TestNet;
@@ -58,7 +58,21 @@ describe('fleet query (port 1011)', () => {
       expect(tp.throughput?.bytes).toBe(256 << 10);
       expect(tp.throughput?.ms).toBeGreaterThan(0);
       expect(tp.errors).toEqual([]);
-      expect(sa.counters).toMatchObject({ answered: 1, probes: 2, refused: 0 });
+      // A traceroute from a to c (no tunnel yet): the dial is timed, then 3 round trips over it.
+      const c = await net.peer({ public: true, hostname: 'fq-c' });
+      expect(a.node.tunnels.isReady(c.node.nodeId)).toBe(false);
+      const tr = await requestProbe(console_.node, a.node.nodeId, c.node.nodeId, 3, { mode: 'traceroute' });
+      expect(tr).toMatchObject({ target: c.node.nodeId, path: 'direct', errors: [] });
+      expect(tr.rtts).toHaveLength(3);
+      expect(tr.traceroute?.tunnelWasUp).toBe(false);
+      expect(tr.traceroute?.setupMs).toBeGreaterThan(0);
+      expect(tr.traceroute?.hops).toEqual([{ kind: 'peer', nodeId: c.node.nodeId, endpoint: a.node.tunnelInfo(c.node.nodeId)?.endpoint }]);
+      expect(tr.traceroute?.hops[0]?.endpoint).toMatch(/:\d+$/);
+      // Again: the tunnel is up now, so the setup is the SYN/ACK alone.
+      const tr2 = await requestProbe(console_.node, a.node.nodeId, c.node.nodeId, 1, { mode: 'traceroute' });
+      expect(tr2.traceroute?.tunnelWasUp).toBe(true);
+      expect(tr2.rtts).toHaveLength(1);
+      expect(sa.counters).toMatchObject({ answered: 1, probes: 4, refused: 0 });
 
       await expect(queryFleetPeers(stranger.node, a.node.nodeId)).rejects.toMatchObject({ code: 'permission_denied' });
       await expect(requestProbe(stranger.node, a.node.nodeId, b.node.nodeId)).rejects.toMatchObject({ code: 'permission_denied' });
@@ -66,6 +80,12 @@ describe('fleet query (port 1011)', () => {
     } finally {
       sa.stop();
     }
+  });
+
+  it('traceroute hops: a relayed tunnel goes through the beacon, a direct one straight to the endpoint', () => {
+    expect(overlayHops(7, 'relay', '10.0.0.1:4000', '127.0.0.1:9001')).toEqual([{ kind: 'relay', endpoint: '127.0.0.1:9001' }, { kind: 'peer', nodeId: 7 }]);
+    expect(overlayHops(7, 'punched', '198.51.100.7:4000', '127.0.0.1:9001')).toEqual([{ kind: 'peer', nodeId: 7, endpoint: '198.51.100.7:4000' }]);
+    expect(overlayHops(7, undefined, undefined, '127.0.0.1:9001')).toEqual([{ kind: 'peer', nodeId: 7 }]);
   });
 
   it('a gate that lets a peer read the table but not probe (a group mate, untrusted): table given, probe refused and counted', async () => {

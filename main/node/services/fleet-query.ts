@@ -8,6 +8,10 @@
  *   → QUERY  {"kind":"probe","target":N,"count":k}  ← PROBE  {"target","path","rtts":[…],"errors":[…]}
  *   → QUERY  {"kind":"probe","target":N,"mode":"throughput","bytes":B}  ← PROBE  {…, "throughput":{"bytes","ms"}}
  *            (B bytes through the target's echo port and back: a short throughput test)
+ *   → QUERY  {"kind":"probe","target":N,"mode":"traceroute","count":k}  ← PROBE  {…, "traceroute":{"setupMs","tunnelWasUp","hops":[…]}}
+ *            (what `pilotctl traceroute` does: dial the target's echo port — tunnel + SYN/ACK, timed —
+ *            then k small round trips over that stream; the hops are the overlay's: the peer, or the
+ *            beacon relay then the peer)
  *   → QUERY  {"kind":"why","target":N}              ← WHY    {WhyPathView: this node's story of its tunnel to N}
  *   ← REFUSED {"error":"…"}
  * The peer table is private like spans: only a peer this node trusts or shares a non-zero group with
@@ -16,7 +20,7 @@
  * Ages (`pathForMs`, `lastRecvAgoMs`) are measured on the answering node's clock, so no clock offset applies.
  */
 import { z } from 'zod';
-import { formatAddress } from '../../../shared/address';
+import { formatAddress, PORTS } from '../../../shared/address';
 import { PilotError } from '../../../shared/errors';
 import { ServiceFrameDecoder, type ServiceFrame } from '../../wire/service';
 import type { Logger } from '../../util/log';
@@ -71,6 +75,13 @@ const probeReply = z.object({
   rtts: z.array(z.number().finite().min(0)).max(MAX_PROBE_COUNT),
   errors: z.array(z.string().max(1024)).max(MAX_PROBE_COUNT),
   throughput: z.object({ bytes: z.number().int().min(0), ms: z.number().finite().min(0) }).optional(),
+  traceroute: z
+    .object({
+      setupMs: z.number().finite().min(0),
+      tunnelWasUp: z.boolean(),
+      hops: z.array(z.object({ kind: z.enum(['relay', 'peer']), nodeId: z.number().int().min(0).optional(), endpoint: z.string().max(64).optional() })).max(4),
+    })
+    .optional(),
 });
 const refusedReply = z.object({ error: z.string().max(1024) });
 const whyReply = z.object({
@@ -101,7 +112,7 @@ const query = z.discriminatedUnion('kind', [
     kind: z.literal('probe'),
     target: z.number().int().min(1).max(0xffffffff),
     count: z.number().int().min(1).max(MAX_PROBE_COUNT).optional(),
-    mode: z.enum(['ping', 'throughput']).optional(),
+    mode: z.enum(['ping', 'throughput', 'traceroute']).optional(),
     bytes: z.number().int().min(1).max(MAX_PROBE_BYTES).optional(),
   }),
 ]);
@@ -121,10 +132,29 @@ export interface ProbeResult {
   errors: string[];
   /** A throughput probe: `bytes` went to the target's echo port and came back in `ms`. */
   throughput?: { bytes: number; ms: number };
+  /** A traceroute: the dial to the echo port (`rtts` are then the round trips over that stream). */
+  traceroute?: TracerouteResult;
 }
 
+/** One hop of the overlay route: the beacon relay (relayed tunnels), then the peer. */
+export interface TraceHop {
+  kind: 'relay' | 'peer';
+  nodeId?: number;
+  endpoint?: string;
+}
+
+export interface TracerouteResult {
+  /** Dial to the echo port: tunnel negotiation (when none was up) + SYN/ACK, ms. */
+  setupMs: number;
+  /** A tunnel was up before the dial (so `setupMs` is the SYN/ACK alone). */
+  tunnelWasUp: boolean;
+  hops: TraceHop[];
+}
+
+export type ProbeMode = 'ping' | 'throughput' | 'traceroute';
+
 export interface ProbeOptions {
-  mode?: 'ping' | 'throughput';
+  mode?: ProbeMode;
   /** Bytes for a throughput probe (default 1 MiB, at most 4 MiB). */
   bytes?: number;
   timeoutMs?: number;
@@ -182,6 +212,7 @@ export async function probeFrom(node: PilotNode, target: number, count: number, 
   const timeoutMs = opts.timeoutMs ?? 2000;
   const rtts: number[] = [];
   const errors: string[] = [];
+  if (opts.mode === 'traceroute') return tracerouteFrom(node, target, count, timeoutMs);
   if (opts.mode === 'throughput') {
     const bytes = Math.min(opts.bytes ?? DEFAULT_PROBE_BYTES, MAX_PROBE_BYTES);
     const out: ProbeResult = { target, rtts, errors };
@@ -209,6 +240,86 @@ export async function probeFrom(node: PilotNode, target: number, count: number, 
   const path = node.tunnels.pathOf(target);
   if (path) out.path = path;
   return out;
+}
+
+/**
+ * `pilotctl traceroute` run from `node`: dial `target`'s echo port (timed: tunnel negotiation when
+ * none is up, then SYN/ACK), `count` small round trips over that stream, then the overlay's hops
+ * (the beacon relay when the tunnel is relayed, then the peer) with the endpoints this node uses.
+ */
+export async function tracerouteFrom(node: PilotNode, target: number, count: number, timeoutMs = 5000): Promise<ProbeResult> {
+  const rtts: number[] = [];
+  const errors: string[] = [];
+  const out: ProbeResult = { target, rtts, errors };
+  const tunnelWasUp = node.tunnels.isReady(target);
+  const t0 = performance.now();
+  let s: PilotStream;
+  try {
+    s = await node.dial(targetAddress(target), PORTS.echo, timeoutMs);
+  } catch (e) {
+    errors.push(`dial: ${e instanceof Error ? e.message : String(e)}`);
+    out.traceroute = { setupMs: performance.now() - t0, tunnelWasUp, hops: hopsTo(node, target) };
+    return out;
+  }
+  const setupMs = performance.now() - t0;
+  let got = 0;
+  let want = 0;
+  let wake: (() => void) | undefined;
+  s.stopBuffering();
+  s.on('data', (c) => {
+    got += c.length;
+    if (got >= want) wake?.();
+  });
+  s.on('close', () => wake?.());
+  try {
+    for (let i = 0; i < count; i++) {
+      const payload = new TextEncoder().encode(`trace-${i}`);
+      want += payload.length;
+      const s0 = performance.now();
+      try {
+        if (s.closed) throw new PilotError('connection_failed', 'echo stream closed');
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new PilotError('timeout', `no echo within ${timeoutMs} ms`)), timeoutMs);
+          wake = () => {
+            clearTimeout(timer);
+            if (got >= want) resolve();
+            else reject(new PilotError('connection_failed', 'echo stream closed'));
+          };
+          try {
+            s.write(payload);
+          } catch (e) {
+            clearTimeout(timer);
+            reject(e instanceof Error ? e : new Error(String(e)));
+          }
+        });
+        rtts.push(performance.now() - s0);
+      } catch (e) {
+        errors.push(e instanceof Error ? e.message : String(e));
+        want = got; // a late echo must not satisfy the next round trip early
+      } finally {
+        wake = undefined;
+      }
+    }
+  } finally {
+    if (!s.closed) s.end();
+  }
+  out.traceroute = { setupMs, tunnelWasUp, hops: hopsTo(node, target) };
+  const path = node.tunnels.pathOf(target);
+  if (path) out.path = path;
+  return out;
+}
+
+function hopsTo(node: PilotNode, target: number): TraceHop[] {
+  const t = node.tunnelInfo(target);
+  return overlayHops(target, t?.path, t?.endpoint, node.beaconAddress);
+}
+
+/** The overlay's hops to `target`: through the beacon when relayed, else straight to its endpoint. */
+export function overlayHops(target: number, path: string | undefined, endpoint: string | undefined, beacon: string): TraceHop[] {
+  const peer: TraceHop = { kind: 'peer', nodeId: target };
+  if (path === 'relay') return [{ kind: 'relay', endpoint: beacon }, peer];
+  if (endpoint) peer.endpoint = endpoint;
+  return [peer];
 }
 
 /**
@@ -371,8 +482,8 @@ export async function queryFleetPeers(node: PilotNode, target: Target, timeoutMs
   return out;
 }
 
-/** Asks `from` to ping `to` `count` times (or run a throughput probe) and report. `from` must trust this node. */
-export async function requestProbe(node: PilotNode, from: Target, to: number, count = 3, opts: { mode?: 'ping' | 'throughput'; bytes?: number; timeoutMs?: number } = {}): Promise<ProbeResult> {
+/** Asks `from` to ping `to` `count` times (or run a throughput probe, or a traceroute) and report. `from` must trust this node. */
+export async function requestProbe(node: PilotNode, from: Target, to: number, count = 3, opts: { mode?: ProbeMode; bytes?: number; timeoutMs?: number } = {}): Promise<ProbeResult> {
   const q: Record<string, unknown> = { kind: 'probe', target: to, count: Math.min(Math.max(1, count), MAX_PROBE_COUNT) };
   if (opts.mode) q['mode'] = opts.mode;
   if (opts.bytes) q['bytes'] = Math.min(opts.bytes, MAX_PROBE_BYTES);
@@ -382,6 +493,7 @@ export async function requestProbe(node: PilotNode, from: Target, to: number, co
   const out: ProbeResult = { target: p.data.target, rtts: p.data.rtts, errors: p.data.errors };
   if (p.data.path) out.path = p.data.path;
   if (p.data.throughput) out.throughput = p.data.throughput;
+  if (p.data.traceroute) out.traceroute = p.data.traceroute as TracerouteResult;
   return out;
 }
 

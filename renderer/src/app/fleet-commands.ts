@@ -33,11 +33,11 @@ export async function openPair(a: number, b: number): Promise<void> {
   }
 }
 
-/** Member `from` pings member `to`, or sends it 1 MiB through its echo port (from must trust the console's node). */
-export async function probePair(from: number, to: number, mode: 'ping' | 'throughput' = 'ping', count = 3): Promise<void> {
+/** Member `from` pings member `to`, runs a traceroute to it, or sends it 1 MiB through its echo port (from must trust the console's node). */
+export async function probePair(from: number, to: number, mode: 'ping' | 'traceroute' | 'throughput' = 'ping', count = 3): Promise<void> {
   fleetProbeStarted(from, to);
   try {
-    fleetProbeAnswered(from, to, await getClient().call('fleet.probe', mode === 'throughput' ? { from, to, mode } : { from, to, count }));
+    fleetProbeAnswered(from, to, await getClient().call('fleet.probe', mode === 'throughput' ? { from, to, mode } : mode === 'traceroute' ? { from, to, mode, count } : { from, to, count }));
   } catch (e) {
     fleetProbeFailed(from, to, errorOf(e));
   }
