@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Identity } from '../main/crypto';
 import { PilotNode } from '../main/node/node';
 import { startServices, type Services } from '../main/node/services';
+import { FleetQueryService } from '../main/node/services/fleet-query';
 import { silentLogger } from '../main/util/log';
 import { type FleetReply, type FleetRequest, type NodeSpec, type TaskOutcome, type WorkerStats, nodeSpec, percentileSummary } from './fleet-common';
 
@@ -21,6 +22,7 @@ interface Member {
   spec: NodeSpec;
   node: PilotNode;
   services: Services;
+  fleetQuery: FleetQueryService;
 }
 
 const members: Member[] = [];
@@ -67,6 +69,10 @@ async function startMember(index: number, req: Extract<FleetRequest, { op: 'star
   });
   await node.start();
   const services = await startServices(node, { dataDir: path.join(req.dir, `n${index}`), trust: { policy: 'open' } });
+  // The fleet query (port 1011) as the daemon runs it, so a console attached to the fleet sees every pair.
+  const trust = services.trust;
+  const fleetQuery = new FleetQueryService(node, { mayQuery: (p) => !!trust && (trust.isTrusted(p) || trust.sharesGroup(p)), mayProbe: (p) => !!trust?.isTrusted(p) }, silentLogger);
+  fleetQuery.start({ netcheck: false });
   // The worker's side of a task: accept, then answer at once.
   services.tasks?.on('received', (task) => {
     const t = services.tasks!;
@@ -78,7 +84,7 @@ async function startMember(index: number, req: Extract<FleetRequest, { op: 'star
         node.log.warn('task serve failed', { err: String(e) });
       });
   });
-  members.push({ index, spec, node, services });
+  members.push({ index, spec, node, services, fleetQuery });
 }
 
 async function handle(req: FleetRequest): Promise<unknown> {
@@ -159,6 +165,7 @@ async function handle(req: FleetRequest): Promise<unknown> {
     }
     case 'stop':
       await pool(members, 32, async (m) => {
+        m.fleetQuery.stop();
         await m.services.stop();
         await m.node.stop();
       });

@@ -60,6 +60,7 @@ export function Topology({ graph, onOpenPeer, selected, rttOf }: { graph: TopoGr
   const canvas = useRef<HTMLCanvasElement>(null);
   const sim = useRef<Simulation<SimNode, SimLink> | null>(null);
   const nodes = useRef<SimNode[]>([]);
+  const peersDrawn = useRef(0);
   const links = useRef<SimLink[]>([]);
   const key = useRef('');
   const view = useRef<View>({ x: 0, y: 0, k: 1 });
@@ -110,6 +111,8 @@ export function Topology({ graph, onOpenPeer, selected, rttOf }: { graph: TopoGr
     ctx.translate(width / 2 + v.x, height / 2 + v.y);
     ctx.scale(v.k, v.k);
     const peerCount = nodes.current.length;
+    // What the last frame drew (the scale test waits on it).
+    c.dataset['drawnPeers'] = String(peersDrawn.current);
     // Links: membership first (faint), then tunnels.
     ctx.lineWidth = 1 / v.k;
     ctx.strokeStyle = COLORS.member;
@@ -216,6 +219,7 @@ export function Topology({ graph, onOpenPeer, selected, rttOf }: { graph: TopoGr
       return node;
     });
     nodes.current = next;
+    peersDrawn.current = next.reduce((n, x) => n + (x.kind === 'peer' ? 1 : 0), 0);
     const byId = new Map(next.map((n) => [n.id, n]));
     links.current = graph.links.flatMap((l) => {
       const source = byId.get(l.source);
