@@ -126,6 +126,17 @@ describe('BeaconSet', () => {
     expect(s.switches).toBe(2);
   });
 
+  it('a beacon that did not answer the start-up discover is down at once, until it answers', () => {
+    const s = new BeaconSet([a, b], { deadAfterMs: 3000 });
+    s.unanswered(0);
+    s.answered(1, 100);
+    expect(s.update(100)).toBe(0);
+    expect(s.active).toEqual(b);
+    s.answered(0, 200);
+    expect(s.update(200)).toBe(1);
+    expect(s.active).toEqual(a);
+  });
+
   it('when every beacon is down the active one stays', () => {
     const s = new BeaconSet([a, b], { deadAfterMs: 1000 });
     s.sent(0, 0);

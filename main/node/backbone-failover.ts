@@ -151,6 +151,12 @@ export class BeaconSet {
     s.lastReply = now;
   }
 
+  /** `i` did not answer a discover we waited for: down from now on, until it answers. */
+  unanswered(i: number): void {
+    const s = this.st[i];
+    if (s) s.outstandingSince = -Infinity;
+  }
+
   down(i: number, now: number): boolean {
     const s = this.st[i];
     return !!s && s.outstandingSince !== undefined && now - s.outstandingSince > this.deadAfterMs;

@@ -59,6 +59,14 @@ export class BeaconClient {
     if (this.several) this.repick();
   }
 
+  /** The start-up discovers: the beacons that did not answer are down (until they do). */
+  settle(answered: readonly boolean[]): void {
+    answered.forEach((ok, i) => {
+      if (!ok) this.set.unanswered(i);
+    });
+    if (this.several) this.repick();
+  }
+
   /** Starts the periodic probe (only with several beacons). */
   start(): void {
     if (!this.several || this.stopped) return;

@@ -5,24 +5,13 @@ import { Identity } from '../crypto';
 import { systemClock } from '../util/clock';
 import { silentLogger } from '../util/log';
 import { PilotNode } from './node';
-import { bindUdp, sameHost, type DatagramSocket, type UdpEndpoint } from './udp';
+import { bindUdp } from './udp';
+import { beaconOnly } from './testing/beacon-only';
 
 // Two real nodes given two real beacons (UDP), whose tunnel sockets drop everything sent straight
 // to a peer: every frame between them has to go through a beacon's relay. The first beacon stops;
 // both nodes move to the second and carry on. (The registry is one real backbone: this test is
 // about the beacon side; registry failover with a shared directory is test/etcd/failover.test.ts.)
-
-/** A real UDP socket that only sends to the given endpoints (the beacons): no direct path. */
-function onlyTo(inner: DatagramSocket, allowed: UdpEndpoint[]): DatagramSocket {
-  return {
-    send: (data, to) => {
-      if (allowed.some((a) => a.port === to.port && sameHost(a.host, to.host))) inner.send(data, to);
-    },
-    onMessage: (h) => inner.onMessage(h),
-    local: () => inner.local(),
-    close: () => inner.close(),
-  };
-}
 
 async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -55,7 +44,7 @@ describe('a node with two beacons', () => {
         beacon: `${xAddr},${yAddr}`,
         hostname,
         public: true,
-        socket: onlyTo(await bindUdp('127.0.0.1', 0), beacons),
+        socket: beaconOnly(await bindUdp('127.0.0.1', 0), beacons),
         beaconProbeMs: 300,
         tunnel: { punchAfterMs: 50, relayAfterMs: 100 },
       });

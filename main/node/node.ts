@@ -235,8 +235,13 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     this.running = true;
 
     // Learn our public endpoint from the beacon, from the tunnel socket itself, so the registered
-    // port is the tunnel's own NAT mapping (with several beacons: the first to answer).
-    this.publicEndpointValue = await (beacons.several ? Promise.any(beaconList.map((b) => this.discover(2000, b))) : this.discover(2000)).catch(() => undefined);
+    // port is the tunnel's own NAT mapping (with several beacons: all asked, the active one's answer).
+    if (beacons.several) {
+      const seen = await Promise.allSettled(beaconList.map((b) => this.discover(2000, b)));
+      beacons.settle(seen.map((r) => r.status === 'fulfilled'));
+      const mine = seen[beacons.set.activeIndex];
+      this.publicEndpointValue = mine?.status === 'fulfilled' ? mine.value : undefined;
+    } else this.publicEndpointValue = await this.discover(2000).catch(() => undefined);
     await this.register();
     this.scheduleHeartbeat();
     beacons.start();
@@ -584,8 +589,9 @@ export class PilotNode extends EventEmitter<NodeEvents> {
         ...this.opts.table,
         // Beyond the reference's defaults, for lossy paths: keep retrying a segment longer before
         // giving up (16 transmissions, RTO capped at 10 s), and hold as many out-of-order segments
-        // as the receive window has slots.
-        transport: { ackBatching: true, maxTransmissions: 16, oooMax: 512, ...this.opts.table?.transport },
+        // as the receive window has slots. manualConsume: a paused PilotStream (a reader that does
+        // not keep up, e.g. a slow IPC client) keeps its chunks' window slots, so the window closes.
+        transport: { ackBatching: true, maxTransmissions: 16, oooMax: 512, manualConsume: true, ...this.opts.table?.transport },
       },
     );
   }

@@ -57,9 +57,9 @@ export interface BackboneProc {
   exited: Promise<number | null>;
 }
 
-/** `pilotctl --json backbone start` on ephemeral ports; resolves at its readiness line. */
-export function startBackboneProc(env: NodeJS.ProcessEnv, dataDir: string): Promise<BackboneProc> {
-  const proc = spawn(process.execPath, [PILOTCTL, '--json', 'backbone', 'start', '--registry', '127.0.0.1:0', '--beacon', '127.0.0.1:0', '--data', dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `pilotctl --json backbone start` on ephemeral ports (plus `extraArgs`, e.g. `--etcd ...`); resolves at its readiness line. */
+export function startBackboneProc(env: NodeJS.ProcessEnv, dataDir: string, extraArgs: readonly string[] = []): Promise<BackboneProc> {
+  const proc = spawn(process.execPath, [PILOTCTL, '--json', 'backbone', 'start', '--registry', '127.0.0.1:0', '--beacon', '127.0.0.1:0', '--data', dataDir, ...extraArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
