@@ -125,7 +125,8 @@ export interface FleetTraceHopView {
 }
 
 export interface WhyStepView {
-  stage: 'nat' | 'establish' | 'key_exchange' | 'punch' | 'relay' | 'established' | 'upgrade' | 'no_upgrade' | 'now' | 'missing';
+  /** `endpoints`: the addresses the dial sent its key exchange to, each with its outcome and timing. */
+  stage: 'nat' | 'establish' | 'endpoints' | 'key_exchange' | 'punch' | 'relay' | 'established' | 'upgrade' | 'no_upgrade' | 'now' | 'missing';
   title: string;
   detail: string;
   status: 'ok' | 'error' | 'info';

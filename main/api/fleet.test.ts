@@ -98,6 +98,12 @@ describe('fleet API (matrix, history, probe, why) over real nodes', () => {
     expect(why.path).toBe('direct');
     expect(why.steps.map((s) => s.stage)).toEqual(expect.arrayContaining(['nat', 'establish', 'established', 'now']));
     expect(why.localNat).toBe('none');
+    // The endpoints the dial tried: a's registered endpoint, which answered (loopback, no NAT).
+    const tried = why.steps.find((s) => s.stage === 'endpoints');
+    const aEndpoint = c.node.tunnelInfo(a.node.nodeId)?.endpoint;
+    expect(aEndpoint).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(tried).toMatchObject({ title: 'Endpoints tried: 1', status: 'ok' });
+    expect(tried?.detail).toContain(`${aEndpoint}: the registered endpoint (from the registry), tried at 0 ms; answered`);
 
     // A member's story of its own tunnel (a dialled b), asked over the fleet query; d refuses.
     const whyAB = await svc.call('fleet.why', { from: a.node.nodeId, nodeId: b.node.nodeId });

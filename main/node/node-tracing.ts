@@ -1,6 +1,8 @@
 /**
  * Dial spans of a node: `tunnel.establish` (one per establishment, whoever asked first) with
- * children `key_exchange` (until frames can flow), `punch` (one per punch request, until the tunnel
+ * an `endpoint.tried` event per address its key exchange went to (the registered endpoint, or one
+ * the beacon observed and named in a punch command) and the answering `endpoint` attribute; children
+ * `key_exchange` (until frames can flow), `punch` (one per punch request, until the tunnel
  * is up, the relay takes over or it fails) and `relay` (from the fallback, with its reason, until
  * the tunnel is up); later, `tunnel.upgrade` when a relayed peer switches to a direct path (a child
  * of the establishment that fell back, so it lands in the same trace). Fed by the tunnel layer's
@@ -80,8 +82,12 @@ export class DialTracing {
         if (this.relayed.size >= MAX_RELAYED) this.relayed.delete(this.relayed.keys().next().value as number);
         this.relayed.set(s.nodeId, { parent: { traceId: p.establish.traceId, spanId: p.establish.spanId }, at: this.now() });
         return;
+      case 'endpoint':
+        p.establish.event('endpoint.tried', { endpoint: s.endpoint, source: s.source, 'at_ms': Math.round(s.elapsedMs) });
+        return;
       case 'established':
         p.establish.set('path', s.path);
+        if (s.endpoint) p.establish.set('endpoint', s.endpoint);
         p.establish.set('establish_ms', Math.round(s.elapsedMs));
         p.punch?.set('punch.outcome', s.path);
         p.punch?.end();

@@ -63,7 +63,10 @@ export type TunnelEvent =
 export type DialStage =
   | { stage: 'punch_request'; nodeId: number; elapsedMs: number }
   | { stage: 'relay_fallback'; nodeId: number; elapsedMs: number; reason: 'no_direct_answer' | 'no_endpoint' }
-  | { stage: 'established'; nodeId: number; elapsedMs: number; path: PathKind }
+  /** An endpoint the dial sends its key exchange to: the registered one (or one known before), or one the beacon observed and named in a punch command. */
+  | { stage: 'endpoint'; nodeId: number; elapsedMs: number; endpoint: string; source: 'registry' | 'known' | 'beacon' }
+  /** `endpoint`: where the peer's answer came from (absent on a relayed tunnel). */
+  | { stage: 'established'; nodeId: number; elapsedMs: number; path: PathKind; endpoint?: string }
   | { stage: 'failed'; nodeId: number; elapsedMs: number; error: string };
 
 export interface TunnelOptions {

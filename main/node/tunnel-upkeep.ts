@@ -14,7 +14,7 @@ import { PILP_FRAME } from '../wire/tunnel';
 import * as rules from './tunnel-rules';
 import type { Peer } from './tunnel-peer';
 import type { DialStage, PathKind } from './tunnel-types';
-import type { UdpEndpoint } from './udp';
+import { formatEndpoint, type UdpEndpoint } from './udp';
 
 export interface UpkeepConfig {
   punchAfterMs: number;
@@ -73,6 +73,10 @@ export class TunnelUpkeep {
   startEstablish(p: Peer): void {
     const started = this.h.clock.now();
     p.establishing = { started, timer: undefined };
+    if (p.endpoint) {
+      const endpoint = formatEndpoint(p.endpoint);
+      this.h.onDialStage?.({ stage: 'endpoint', nodeId: p.nodeId, elapsedMs: 0, endpoint, source: p.registered && formatEndpoint(p.registered) === endpoint ? 'registry' : 'known' });
+    }
     const step = (): void => {
       if (this.h.closed() || !p.establishing) return;
       const elapsed = this.h.clock.now() - started;
@@ -103,7 +107,11 @@ export class TunnelUpkeep {
   }
 
   finishEstablish(p: Peer): void {
-    if (p.establishing) this.h.onDialStage?.({ stage: 'established', nodeId: p.nodeId, elapsedMs: this.h.clock.now() - p.establishing.started, path: p.path });
+    if (p.establishing) {
+      const s: DialStage = { stage: 'established', nodeId: p.nodeId, elapsedMs: this.h.clock.now() - p.establishing.started, path: p.path };
+      if (!p.relay && p.endpoint) s.endpoint = formatEndpoint(p.endpoint);
+      this.h.onDialStage?.(s);
+    }
     if (p.establishing?.timer) this.h.clock.clearTimeout(p.establishing.timer);
     p.establishing = undefined;
     const ws = p.waiters;

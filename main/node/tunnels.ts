@@ -460,6 +460,7 @@ export class TunnelManager {
       if (best) {
         best.endpoint = target;
         best.punchInvolved = true;
+        if (best.establishing) this.opts.onDialStage?.({ stage: 'endpoint', nodeId: best.nodeId, elapsedMs: now - best.establishing.started, endpoint: formatEndpoint(target), source: 'beacon' });
         this.maybeSendKx(best, true, target);
       } else {
         // We are the punch target: someone wants to reach us; a PILA of ours through the fresh

@@ -95,7 +95,7 @@ const whyReply = z.object({
   steps: z
     .array(
       z.object({
-        stage: z.enum(['nat', 'establish', 'key_exchange', 'punch', 'relay', 'established', 'upgrade', 'no_upgrade', 'now', 'missing']),
+        stage: z.enum(['nat', 'establish', 'endpoints', 'key_exchange', 'punch', 'relay', 'established', 'upgrade', 'no_upgrade', 'now', 'missing']),
         title: z.string().max(256),
         detail: z.string().max(2048),
         status: z.enum(['ok', 'error', 'info']),

@@ -1,7 +1,8 @@
 /**
  * "Why this path", pure: the story of a tunnel, step by step, from this node's dial spans
- * (node-tracing.ts: tunnel.establish with children key_exchange, punch, relay; the later
- * tunnel.upgrade in the same trace) and the NAT type each side reported.
+ * (node-tracing.ts: tunnel.establish with its endpoint.tried events and the answering endpoint,
+ * children key_exchange, punch, relay; the later tunnel.upgrade in the same trace) and the NAT type
+ * each side reported.
  */
 import type { SpanView } from '../../../shared/contract';
 import type { WhyPathView, WhyStepView } from '../../../shared/contract-fleet';
@@ -25,6 +26,50 @@ const RELAY_REASONS: Record<string, string> = {
 };
 
 const PUNCH_FAILS_WITH = new Set(['symmetric']);
+
+const SOURCE_TEXT: Record<string, string> = {
+  registry: 'the registered endpoint (from the registry)',
+  known: 'the endpoint this node already knew (the peer had reached it from there)',
+  beacon: 'the endpoint the beacon observed for the peer (named in its punch command)',
+};
+
+export interface EndpointTried {
+  endpoint: string;
+  source: string;
+  /** ms into the dial when the key exchange first went there. */
+  atMs: number;
+  outcome: 'answered' | 'no_answer';
+  /** Answered: ms from the first key exchange there to the tunnel being up. */
+  answeredAfterMs?: number;
+}
+
+/** The endpoints a dial tried, in order, each with its outcome (from the establishment span). */
+export function endpointsTried(establish: SpanView): EndpointTried[] {
+  const answered = establish.attrs['endpoint'];
+  const upAt = Number(establish.attrs['establish_ms'] ?? establish.durationMs);
+  const out: EndpointTried[] = [];
+  for (const e of establish.events ?? []) {
+    if (e.name !== 'endpoint.tried') continue;
+    const endpoint = String(e.attrs?.['endpoint'] ?? '');
+    if (!endpoint || out.some((x) => x.endpoint === endpoint)) continue;
+    const atMs = typeof e.attrs?.['at_ms'] === 'number' ? e.attrs['at_ms'] : Math.max(0, Math.round(e.timeMs - establish.startMs));
+    const t: EndpointTried = { endpoint, source: String(e.attrs?.['source'] ?? 'unknown'), atMs, outcome: endpoint === answered ? 'answered' : 'no_answer' };
+    if (t.outcome === 'answered') t.answeredAfterMs = Math.max(0, Math.round(upAt - atMs));
+    out.push(t);
+  }
+  return out;
+}
+
+function endpointsDetail(tried: EndpointTried[], establish: SpanView): string {
+  const path = establish.attrs['path'];
+  const lines = tried.map((t) => {
+    const what = `${t.endpoint}: ${SOURCE_TEXT[t.source] ?? t.source}, tried at ${t.atMs} ms`;
+    if (t.outcome === 'answered') return `${what}; answered, the tunnel up ${t.answeredAfterMs ?? 0} ms later`;
+    return `${what}; no answer from it${path === 'relay' ? '' : ' (the peer answered from elsewhere)'}`;
+  });
+  if (path === 'relay') lines.push('none answered directly: the beacon relays the tunnel');
+  return lines.join('\n');
+}
 
 function natLine(who: string, nat: string | undefined): string {
   if (!nat) return `${who}: NAT type not reported`;
@@ -56,6 +101,17 @@ export function whyThisPath(i: WhyInput): WhyPathView {
     const t0 = establish.startMs;
     const children = i.spans.filter((s) => s.traceId === establish.traceId && s.spanId !== establish.spanId).sort((x, y) => x.startMs - y.startMs);
     steps.push({ stage: 'establish', title: 'Dial started', detail: `this node needed a tunnel to the peer (trace ${establish.traceId.slice(0, 8)}…)`, status: 'info', atMs: 0, durationMs: establish.durationMs });
+    const tried = endpointsTried(establish);
+    if (tried.length > 0) {
+      const ok = tried.some((t) => t.outcome === 'answered');
+      steps.push({
+        stage: 'endpoints',
+        title: `Endpoints tried: ${tried.length}${ok ? '' : ', none answered'}`,
+        detail: endpointsDetail(tried, establish),
+        status: ok ? 'ok' : establish.attrs['path'] === 'relay' ? 'info' : 'error',
+        atMs: tried[0]!.atMs,
+      });
+    }
     for (const c of children) {
       const at = Math.max(0, Math.round(c.startMs - t0));
       if (c.name === 'key_exchange') {
