@@ -49,6 +49,37 @@ test('fleet view: 1,000 peers in a virtualised table, topology, filters', async 
   await page.screenshot({ path: path.join(shots, 'fleet-filtered.png') });
 });
 
+test('path matrix: 1,001 members aggregated by group, a made-up traceroute; why this path names the endpoints tried', async ({ page }) => {
+  await page.goto(web.url);
+  await expect(page.getByTestId('link-status')).toHaveAttribute('data-status', 'open');
+  await page.getByTestId('fleet-mode-matrix').click();
+  await expect(page.getByTestId('matrix-aggregate')).toBeVisible();
+  await expect(page.getByTestId('fleet-matrix')).toHaveAttribute('data-members', '1001');
+  await expect(page.getByTestId('census-pairs')).toHaveText(String((1001 * 1000) / 2));
+  await page.getByTestId('probe-mode').selectOption('traceroute');
+  await page.getByTestId('probe-button').click();
+  await expect(page.getByTestId('probe-traceroute').or(page.getByTestId('probe-error'))).toBeVisible();
+  await page.screenshot({ path: path.join(shots, 'matrix.png') });
+  // Why this path, from the Peer view of a direct peer (the fixture's made-up dial spans).
+  await page.goto(web.url);
+  await page.getByTestId('filter-path-direct').click();
+  await page.locator('[data-testid^="peer-row-"]').first().click();
+  await page.getByTestId('why-button').click();
+  await expect(page.getByTestId('why-step-endpoints')).toContainText('Endpoints tried');
+  await page.getByTestId('why-panel').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(shots, 'why.png') });
+});
+
+test('tasks view: the demo bar and made-up tasks', async ({ page }) => {
+  await page.goto(web.url + '#/tasks');
+  await expect(page.getByTestId('link-status')).toHaveAttribute('data-status', 'open');
+  await expect(page.locator('[data-testid^="task-row-"]').first()).toBeVisible();
+  await expect(page.getByTestId('demo-bar')).toHaveAttribute('data-paused', 'false');
+  await page.getByTestId('demo-pause').click();
+  await expect(page.getByTestId('demo-bar')).toHaveAttribute('data-paused', 'true');
+  await page.screenshot({ path: path.join(shots, 'tasks.png'), fullPage: true });
+});
+
 test('peer view: visual ping and inspector', async ({ page }) => {
   await page.goto(web.url);
   await expect(page.getByTestId('link-status')).toHaveAttribute('data-status', 'open');

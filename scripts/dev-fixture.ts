@@ -30,6 +30,7 @@ import { PilotError } from '../shared/errors';
 import { mergeTrace } from '../main/node/services/trace-collect';
 import { Emitter } from '../shared/emitter';
 import type { ConsoleEventListener, ConsoleService } from '../main/api/service';
+import { fleetFixtureHandlers } from './dev-fixture-fleet';
 
 export interface DevFixtureOptions {
   peers?: number;
@@ -486,7 +487,6 @@ export function createDevFixtureService(opts: DevFixtureOptions = {}): DevFixtur
       taskTrace(p, now());
       return { target: target ?? '', address: p.address, taskId: hex(rand, 8), status: 200, message: description.slice(0, 40), accepted: true };
     },
-    'tasks.list': async () => [],
     'traces.list': async ({ limit = 1000 }) => spans.slice(-limit),
     'traces.get': async ({ traceId: id }) => [...spans.filter((s) => s.traceId === id), ...(remoteSpans.get(id) ?? [])],
     // One lane per recording node; the other agents' clocks made up (a few ms off), as a collector would estimate.
@@ -502,6 +502,8 @@ export function createDevFixtureService(opts: DevFixtureOptions = {}): DevFixtur
         }),
       );
     },
+    // fleet.*, demo.* and tasks.list: dev-fixture-fleet.ts
+    ...fleetFixtureHandlers({ self, peers: peerList.map(view), rand, now, hub }),
     'logs.tail': async ({ limit = 1000, level, peer }) => {
       const order: LogLevelName[] = ['trace', 'debug', 'info', 'warn', 'error'];
       const min = level ? order.indexOf(level) : 0;
