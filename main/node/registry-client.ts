@@ -651,6 +651,8 @@ export class RegistryClient {
     const loop = async (): Promise<void> => {
       while (!closed) {
         const idx = this.policy.index;
+        /** The registry answered, with a refusal: not a reason to move to another one. */
+        let answered = false;
         try {
           const addr = this.addrs[idx]!;
           const c = await FramedConnection.connect(addr.host, addr.port, connectTimeoutMs);
@@ -658,6 +660,9 @@ export class RegistryClient {
             c.close();
             return;
           }
+          // Reached: when this is another registry, the node registers there (onFailover) before
+          // a refused subscription is tried again.
+          this.connectedTo(idx);
           conn = c;
           const lost = new Promise<Error>((resolve) => {
             c.onClose = resolve;
@@ -668,6 +673,7 @@ export class RegistryClient {
             timeoutMs,
           );
           const d = decodeRegistryReply('subscribe_events', raw);
+          answered = d.kind !== 'ok';
           if (d.kind === 'error') {
             refused(c, new RegistryError(raw as Json));
             return;
@@ -677,7 +683,6 @@ export class RegistryClient {
             return;
           }
           failures = 0;
-          this.connectedTo(idx);
           status(true);
           if (settle && !settle.done) {
             settle.done = true;
@@ -690,7 +695,7 @@ export class RegistryClient {
           if (closed) return;
           status(false, e instanceof Error ? e.message : String(e));
         }
-        this.policy.failed(idx); // the next connection (this one or the requests') tries the next registry
+        if (!answered) this.policy.failed(idx); // the next connection (this one or the requests') tries the next registry
         failures++;
         // With several registries the first retry goes to the next one at once.
         if (this.addrs.length > 1 && failures === 1) continue;
