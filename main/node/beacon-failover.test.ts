@@ -4,6 +4,7 @@ import { BeaconServer } from '../backbone/beacon-server';
 import { Identity } from '../crypto';
 import { systemClock } from '../util/clock';
 import { silentLogger } from '../util/log';
+import { NodeMetrics } from '../observe/metrics';
 import { PilotNode } from './node';
 import { bindUdp } from './udp';
 import { beaconOnly } from './testing/beacon-only';
@@ -82,5 +83,13 @@ describe('a node with two beacons', () => {
     expect(rtt).toBeGreaterThan(0);
     expect(y.stats().relayedFrames).toBeGreaterThan(before);
     expect(await b.controlPing(a.nodeId, 8000)).toBeGreaterThan(0);
+    const m = new NodeMetrics({ node: a });
+    try {
+      const text = await m.text();
+      expect(text).toMatch(/^pilot_beacon_failovers_total 1$/m);
+      expect(text).toMatch(/^pilot_registry_failovers_total 0$/m);
+    } finally {
+      m.close();
+    }
   });
 });
