@@ -50,9 +50,15 @@ export interface IpcClientEvents {
   close: [];
 }
 
+/** read() buffering: above this many bytes unread the IPC socket stops reading (flow control). */
+export const CONN_HIGH_WATER = 1 << 20;
+const CONN_LOW_WATER = 256 << 10;
+
 /** One stream opened through the daemon (dialed or accepted). */
 export class IpcConn extends EventEmitter<{ data: [chunk: Uint8Array]; close: [] }> {
   private readonly chunks: Uint8Array[] = [];
+  /** Bytes in `chunks`: past CONN_HIGH_WATER the client pauses its socket until read() catches up. */
+  private bufferedBytes = 0;
   private readers: { resolve: (c: Uint8Array | undefined) => void }[] = [];
   closed = false;
 
@@ -74,7 +80,11 @@ export class IpcConn extends EventEmitter<{ data: [chunk: Uint8Array]; close: []
   /** Next received chunk; undefined when the stream closed; rejects with `timeout`. */
   read(timeoutMs?: number): Promise<Uint8Array | undefined> {
     const c = this.chunks.shift();
-    if (c) return Promise.resolve(c);
+    if (c) {
+      this.bufferedBytes -= c.length;
+      if (this.bufferedBytes <= CONN_LOW_WATER) this.client.releaseReading(this);
+      return Promise.resolve(c);
+    }
     if (this.closed) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       const entry = { resolve };
@@ -104,7 +114,13 @@ export class IpcConn extends EventEmitter<{ data: [chunk: Uint8Array]; close: []
     const copy = Uint8Array.from(chunk);
     const r = this.readers.shift();
     if (r) r.resolve(copy);
-    else if (this.listenerCount('data') === 0) this.chunks.push(copy);
+    else if (this.listenerCount('data') === 0) {
+      this.chunks.push(copy);
+      this.bufferedBytes += copy.length;
+      // The reader is behind: stop reading the IPC socket; the daemon then pauses the stream and
+      // the transport's window closes, so the sender slows down instead of filling this buffer.
+      if (this.bufferedBytes > CONN_HIGH_WATER) this.client.holdReading(this);
+    }
     this.emit('data', copy);
   }
 
@@ -112,6 +128,7 @@ export class IpcConn extends EventEmitter<{ data: [chunk: Uint8Array]; close: []
   finish(): void {
     if (this.closed) return;
     this.closed = true;
+    this.client.releaseReading(this);
     const rs = this.readers;
     this.readers = [];
     for (const r of rs) r.resolve(undefined);
@@ -237,6 +254,20 @@ export class IpcClient extends EventEmitter<IpcClientEvents> {
       this.acceptors.delete(port);
       throw e;
     }
+  }
+
+  private readonly holders = new Set<IpcConn>();
+
+  /** @internal A connection's unread data passed its high-water mark: stop reading the socket. */
+  holdReading(c: IpcConn): void {
+    this.holders.add(c);
+    this.socket.pause();
+  }
+
+  /** @internal */
+  releaseReading(c: IpcConn): void {
+    if (!this.holders.delete(c) || this.holders.size > 0 || this.dead) return;
+    this.socket.resume();
   }
 
   /** Resolves once everything written so far has been handed to the kernel. */

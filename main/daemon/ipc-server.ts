@@ -57,6 +57,8 @@ interface Client {
   /** Per reply kind: replies of one kind leave in request order. */
   chains: Map<string, Promise<void>>;
   closed: boolean;
+  /** The client's socket is full: its streams are paused until it drains (flow control). */
+  recvPaused: boolean;
 }
 
 type Owned = { client: Client; stream: PilotStream; closedLocally: boolean };
@@ -146,7 +148,7 @@ export class IpcServer {
   // ---- clients ---------------------------------------------------------------------------------
 
   private accept(sock: net.Socket): void {
-    const c: Client = { id: this.nextClient++, sock, decoder: new FrameDecoder(), streams: new Map(), ports: new Map(), events: undefined, chains: new Map(), closed: false };
+    const c: Client = { id: this.nextClient++, sock, decoder: new FrameDecoder(), streams: new Map(), ports: new Map(), events: undefined, chains: new Map(), closed: false, recvPaused: false };
     this.clients.add(c);
     sock.on('data', (chunk: Buffer) => {
       let frames: Uint8Array[];
@@ -172,6 +174,7 @@ export class IpcServer {
       const o = this.owned.get(id);
       if (o) o.closedLocally = true;
       this.owned.delete(id);
+      s.resume(); // nobody reads any more: let held data go (to nowhere) so the window opens
       s.end();
     }
     c.streams.clear();
@@ -274,6 +277,7 @@ export class IpcServer {
           o.closedLocally = true;
           this.owned.delete(m.connId);
           o.client.streams.delete(m.connId);
+          o.stream.resume();
           o.stream.end();
         } else {
           this.streamById(m.connId)?.end();
@@ -368,13 +372,34 @@ export class IpcServer {
     const o: Owned = { client: c, stream: s, closedLocally: false };
     this.owned.set(s.id, o);
     c.streams.set(s.id, s);
+    if (c.recvPaused) s.pause();
     s.on('data', (chunk) => {
-      if (!o.closedLocally) this.write(c, { cmd: 'recv', connId: s.id, data: chunk });
+      if (o.closedLocally || c.closed) return;
+      if (!c.sock.write(encodeFrame(encodeIpc({ cmd: 'recv', connId: s.id, data: chunk })))) this.pauseStreams(c);
     });
     s.on('close', () => {
       if (this.owned.get(s.id) === o) this.owned.delete(s.id);
       c.streams.delete(s.id);
       if (!o.closedLocally) this.write(c, { cmd: 'close_ok', connId: s.id });
+    });
+  }
+
+  /**
+   * Flow control towards a slow client: once its socket holds more than its high-water mark, its
+   * streams stop handing out data (PilotStream.pause: the transport's receive window closes and the
+   * sender stops) until the socket drains. Memory per client stays at about one window per stream.
+   */
+  private pauseStreams(c: Client): void {
+    if (c.recvPaused || c.closed) return;
+    c.recvPaused = true;
+    for (const st of c.streams.values()) st.pause();
+    c.sock.once('drain', () => {
+      c.recvPaused = false;
+      if (c.closed) return;
+      for (const st of [...c.streams.values()]) {
+        if (c.recvPaused) st.pause();
+        else st.resume();
+      }
     });
   }
 

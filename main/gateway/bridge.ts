@@ -6,8 +6,13 @@
  * (`drained`); the daemon stops reading its IPC client while the Pilot stream's window is full, so a
  * slow peer slows the local sender. Pilot → TCP reads the next chunk of the stream only after the
  * TCP socket took the previous one (its 'drain').
- * Ends: the TCP client's FIN closes the Pilot stream (FIN after the queued data), as the reference
- * does; the peer's FIN ends the TCP socket after the data already received; an error on either side
+ * Ends: the Pilot protocol has no half-close (transport.md §8: after a FIN neither side sends), so
+ * the TCP client's FIN (a request sent, `shutdown(SHUT_WR)`, curl's upload end) is not passed on at
+ * once: the TCP socket stays half-open and the Pilot stream open, the peer's reply is delivered, and
+ * the stream closes when the peer closes it, or after `lingerMs` without a byte from the peer (then
+ * our FIN, after the queued data). Passing the FIN on at once, as before, ended the stream before
+ * the reply came (and Node ended the socket's write side with its read side): the reply was lost.
+ * The peer's FIN ends the TCP socket after the data already received; an error on either side
  * destroys both.
  */
 import net from 'node:net';
@@ -30,6 +35,9 @@ export interface BridgeStream {
 
 export type StreamDialer = (addr: Address, port: number) => Promise<BridgeStream>;
 
+/** After the TCP client's FIN: how long the peer may stay silent before the stream is closed. */
+export const DEFAULT_LINGER_MS = 30_000;
+
 export interface BridgeCounters {
   accepted: number;
   dialFailures: number;
@@ -37,7 +45,7 @@ export interface BridgeCounters {
 }
 
 /** Copies bytes both ways between `sock` and a stream dialed lazily; resolves when both ends are done. */
-export async function bridgeConnection(sock: net.Socket, dial: () => Promise<BridgeStream>, log: Logger, counters: BridgeCounters): Promise<void> {
+export async function bridgeConnection(sock: net.Socket, dial: () => Promise<BridgeStream>, log: Logger, counters: BridgeCounters, lingerMs = DEFAULT_LINGER_MS): Promise<void> {
   sock.pause();
   let stream: BridgeStream;
   try {
@@ -62,6 +70,24 @@ export async function bridgeConnection(sock: net.Socket, dial: () => Promise<Bri
     if (!sock.readableEnded) fail();
   });
 
+  // Set at the TCP client's FIN: closes the stream once the peer has been silent for lingerMs.
+  let linger: NodeJS.Timeout | undefined;
+  let clientEnded = false;
+  let pilotEnded = false;
+  const closeStream = (): void => {
+    if (linger) clearTimeout(linger);
+    linger = undefined;
+    stream
+      .end()
+      .catch(() => fail());
+  };
+  const armLinger = (): void => {
+    if (!clientEnded || pilotEnded) return;
+    if (linger) clearTimeout(linger);
+    linger = setTimeout(closeStream, lingerMs);
+    linger.unref();
+  };
+
   const tcpToPilot = new Promise<void>((resolve) => {
     sock.on('data', (chunk: Buffer) => {
       try {
@@ -80,9 +106,10 @@ export async function bridgeConnection(sock: net.Socket, dial: () => Promise<Bri
         .catch(() => fail());
     });
     sock.on('end', () => {
+      clientEnded = true;
       stream
         .drained()
-        .then(() => stream.end())
+        .then(() => armLinger())
         .catch(() => fail())
         .finally(resolve);
     });
@@ -94,6 +121,7 @@ export async function bridgeConnection(sock: net.Socket, dial: () => Promise<Bri
     for (;;) {
       const chunk = await stream.read();
       if (chunk === undefined || failed || sock.destroyed) break;
+      armLinger();
       if (!sock.write(chunk)) {
         await new Promise<void>((resolve) => {
           const done = (): void => {
@@ -106,15 +134,20 @@ export async function bridgeConnection(sock: net.Socket, dial: () => Promise<Bri
         });
       }
     }
+    pilotEnded = true;
     if (!sock.destroyed) sock.end();
   })();
 
   try {
     await Promise.all([tcpToPilot, pilotToTcp]);
+    // Both directions are done: the peer closed, or our FIN went after the linger. Release it.
+    if (linger) clearTimeout(linger);
+    if (!failed) await stream.end();
   } catch (e) {
     log.debug('gateway bridge error', { error: toPilotError(e).message });
     fail();
   } finally {
+    if (linger) clearTimeout(linger);
     counters.active--;
   }
 }
@@ -137,7 +170,8 @@ export class IpListeners {
       ports.map(
         (port) =>
           new Promise<void>((resolve) => {
-            const server = net.createServer((sock) => {
+            // allowHalfOpen: the client's FIN must not end our write side; the reply still goes out.
+            const server = net.createServer({ allowHalfOpen: true }, (sock) => {
               counters.accepted++;
               l.sockets.add(sock);
               sock.once('close', () => l.sockets.delete(sock));

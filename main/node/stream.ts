@@ -27,6 +27,10 @@ export class PilotStream extends EventEmitter<PilotStreamEvents> {
   private readonly chunks: Uint8Array[] = [];
   private readers: { resolve: (c: Uint8Array | undefined) => void; reject: (e: Error) => void }[] = [];
   private buffering = true;
+  /** pause(): received chunks wait here (their window slots stay taken until resume()). */
+  private held: Uint8Array[] = [];
+  private paused = false;
+  private heldClose: [CloseReason, number] | undefined;
 
   constructor(
     readonly conn: StreamConnection,
@@ -65,7 +69,7 @@ export class PilotStream extends EventEmitter<PilotStreamEvents> {
    * sent in order — nothing is dropped).
    */
   write(data: Uint8Array): boolean {
-    if (this.closedReason !== undefined || this.ended) throw new PilotError('invalid_state', `${this} is closed`);
+    if (this.closedReason !== undefined || this.ended || this.heldClose) throw new PilotError('invalid_state', `${this} is closed`);
     if (data.length === 0) return true;
     if (this.pending.length === 0) {
       const n = this.driver.write(this.conn, data);
@@ -141,6 +145,30 @@ export class PilotStream extends EventEmitter<PilotStreamEvents> {
     });
   }
 
+  /**
+   * Flow control for a reader that cannot keep up (e.g. the daemon's IPC client): stop handing out
+   * received data. With the table's `manualConsume` the chunks keep their receive-window slots, so
+   * the window closes and the sender stops; nothing is lost. A close waits behind the held data.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    while (this.held.length > 0 && !this.paused) this.hand(this.held.shift()!);
+    if (this.held.length === 0 && this.heldClose && !this.paused) {
+      const [reason, lost] = this.heldClose;
+      this.heldClose = undefined;
+      this.finished(reason, lost);
+    }
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
   /** Stop keeping chunks for read(): use 'data' events only (servers, bulk transfers). */
   stopBuffering(): void {
     this.buffering = false;
@@ -151,10 +179,16 @@ export class PilotStream extends EventEmitter<PilotStreamEvents> {
 
   /** @internal */
   deliver(chunk: Uint8Array): void {
+    if (this.paused || this.held.length > 0) this.held.push(chunk);
+    else this.hand(chunk);
+  }
+
+  private hand(chunk: Uint8Array): void {
     const r = this.readers.shift();
     if (r) r.resolve(chunk);
     else if (this.buffering && this.listenerCount('data') === 0) this.chunks.push(chunk);
     this.emit('data', chunk);
+    this.conn.consumed(1); // frees the chunk's window slot (manualConsume; a no-op otherwise)
   }
 
   /** @internal */
@@ -176,6 +210,11 @@ export class PilotStream extends EventEmitter<PilotStreamEvents> {
   /** @internal */
   finished(reason: CloseReason, lostBytes: number): void {
     if (this.closedReason !== undefined) return;
+    if (this.held.length > 0 && reason !== 'aborted') {
+      this.heldClose ??= [reason, lostBytes]; // delivered after the held data, at resume()
+      return;
+    }
+    this.held = [];
     this.closedReason = reason;
     const rs = this.readers;
     this.readers = [];

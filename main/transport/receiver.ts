@@ -43,6 +43,8 @@ export class Receiver {
   // stats
   bytesRecv = 0;
   sackSent = 0;
+  /** In-order segments refused because the window was full (manualConsume). */
+  refusedFull = 0;
   private readonly ctx: StreamContext;
   private readonly config: TransportConfig;
 
@@ -62,6 +64,13 @@ export class Receiver {
     }
     const d = seqDiff(seq, this.rcvNxt);
     if (d === 0) {
+      if (this.windowFull()) {
+        // manualConsume and the application stopped reading: the window is closed (the field
+        // cannot say 0: the reference reads 0 as "no limit"). Not accepted, not acknowledged: the
+        // sender retransmits later, and consumed() announces the window when it opens again.
+        this.refusedFull++;
+        return false;
+      }
       this.deliver(payload);
       const ooo = this.ooo;
       let pulled = 0;
@@ -119,6 +128,11 @@ export class Receiver {
   piggybacked(): void {
     this.segsSinceAck = 0;
     this.delAckAt = NONE;
+  }
+
+  /** manualConsume: every receive slot holds data the application has not taken yet. */
+  windowFull(): boolean {
+    return this.config.manualConsume && this.recvQueued >= this.config.recvSlots;
   }
 
   /** Free receive slots, capped at 65535; never 0 (0 would mean "no limit" to the peer). */

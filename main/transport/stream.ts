@@ -298,9 +298,21 @@ export class StreamConnection {
     }
   }
 
-  /** With `manualConsume`: the application drained `segments` delivered chunks (frees window slots). */
+  /**
+   * With `manualConsume`: the application drained `segments` delivered chunks (frees window slots).
+   * When this reopens a window that was full (the receiver was dropping new data), an ACK announces
+   * the new window at once instead of waiting for the sender's retransmission.
+   */
   consumed(segments: number): void {
+    const wasFull = this.rx.windowFull();
     this.rx.recvQueued = Math.max(0, this.rx.recvQueued - segments);
+    if (!wasFull || this.rx.windowFull()) return;
+    this.enter();
+    try {
+      if (this._state === 'ESTABLISHED') this.sendAck();
+    } finally {
+      this.leave();
+    }
   }
 
   /**
