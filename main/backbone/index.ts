@@ -14,6 +14,7 @@ import { RegistryState, type SnapshotJson, type VerifyFn } from './registry-stat
 import { FileStore, MemoryStore, type Store, type StoreStats } from './store';
 import { startNetcheckReflector, type NetcheckReflector } from './netcheck-reflector';
 import { makeCachedVerifier } from './verify-cache';
+import { EtcdDirectory, type EtcdDirectoryStats, type EtcdOptions } from './etcd/directory';
 
 export type HostPort = { host: string; port: number };
 
@@ -40,6 +41,11 @@ export interface BackboneOptions {
    * default the beacon's host and port + 1 (ephemeral when the beacon port is 0); false: none.
    */
   netcheck?: string | HostPort | false;
+  /**
+   * Keep the directory in etcd instead of the embedded store, so that several backbone instances
+   * serve one directory (etcd/directory.ts). Excludes dataDir.
+   */
+  etcd?: EtcdOptions;
 }
 
 export interface BackboneStatus {
@@ -60,6 +66,8 @@ export interface BackboneStatus {
   registry: RegistryServerStats;
   beacon: BeaconStats;
   store: StoreStats & { persistent: boolean; restoredRecords: number; skippedLines: number };
+  /** Present in etcd mode. */
+  etcd?: EtcdDirectoryStats;
 }
 
 export interface Backbone {
@@ -96,6 +104,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
   const log = opts.logger.child({ component: 'backbone' });
   const regAddr = parseHostPort(opts.registry);
   const beaconAddr = parseHostPort(opts.beacon);
+  if (opts.etcd && opts.dataDir) throw new PilotError('invalid_argument', 'a backbone keeps its directory either in a data directory or in etcd, not both', 'drop --data-dir or --etcd');
   const store: Store = opts.dataDir ? await FileStore.open(opts.dataDir) : new MemoryStore();
   const startedAt = clock.now();
   const state = new RegistryState({
@@ -104,6 +113,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
     now: clock.wallNow(),
     registerRatePerMin: opts.registerRatePerMin,
   });
+  const directory = opts.etcd ? await EtcdDirectory.open({ ...opts.etcd, state, clock, logger: opts.logger }) : undefined;
   const loaded = await store.load();
   const { skipped } = state.restore(loaded.snapshot, loaded.records, clock.wallNow());
   const restoredRecords = loaded.records.length;
@@ -131,6 +141,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
       idleMs: opts.idleMs,
       snapshotEveryRecords: opts.snapshotEveryRecords,
       snapshotIntervalMs: opts.snapshotIntervalMs,
+      ...(directory ? { executor: directory } : {}),
     });
     beacon = await BeaconServer.start({
       host: beaconAddr.host,
@@ -148,6 +159,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
   } catch (e) {
     await beacon?.close();
     await registry?.close();
+    await directory?.close();
     await store.close();
     throw new PilotError('unavailable', `backbone failed to start: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -185,6 +197,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
           restoredRecords,
           skippedLines,
         },
+        ...(directory ? { etcd: directory.stats() } : {}),
       };
     },
     snapshot: () => reg.snapshot(),
@@ -196,6 +209,7 @@ export async function startBackbone(opts: BackboneOptions): Promise<Backbone> {
       await reg.close();
       await bcn.close();
       await reflector?.close();
+      await directory?.close();
       if (opts.dataDir) await reg.snapshot();
       await store.close();
       log.info('backbone stopped');

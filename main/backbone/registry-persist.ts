@@ -190,6 +190,28 @@ export function restore(m: RegistryModel, snap: unknown, records: readonly unkno
   return { skipped };
 }
 
+/**
+ * A record, or a deletion only a replicated directory expresses (etcd mode: a key that is absent).
+ * The etcd mirror (etcd/directory.ts) feeds the model with these.
+ */
+export type MirrorRecord = StoreRecord | { r: 'owner_del'; owner: string } | { r: 'net_del'; id: number };
+
+/** Applies records to a running model (the etcd mirror) and drops the change tracking they cause. */
+export function applyMirror(m: RegistryModel, records: readonly MirrorRecord[]): void {
+  for (const r of records) {
+    if (r.r === 'owner_del') m.ownerIdx.delete(r.owner);
+    else if (r.r === 'net_del') {
+      const old = m.nets.get(r.id);
+      if (old) {
+        for (const member of old.members) m.groupsOf.get(member)?.delete(r.id);
+        m.netByName.delete(old.name);
+        m.nets.delete(r.id);
+      }
+    } else applyRecord(m, r);
+  }
+  takeRecords(m);
+}
+
 function applyRecord(m: RegistryModel, r: StoreRecord): void {
   switch (r.r) {
     case 'node':

@@ -14,7 +14,7 @@ import type { Clock, TimerHandle } from '../util/clock';
 import type { Logger } from '../util/log';
 import { errorReply, type RegistryEvent } from '../wire/registry';
 import { IDLE_MS, REAP_INTERVAL_MS } from './protocol';
-import { isCloseSignal, type PendingEvent, type RegistryState, type Reply } from './registry-state';
+import { isCloseSignal, type CloseSignal, type PendingEvent, type RegistryState, type Reply, type RequestContext } from './registry-state';
 import type { Store } from './store';
 import { TokenBucket } from '../util/token-bucket';
 
@@ -23,6 +23,16 @@ export interface ConnectionRateLimit {
   burst: number;
   /** Consecutive refused requests after which the connection is closed. */
   closeAfter: number;
+}
+
+/**
+ * Runs requests somewhere other than the local store (the etcd directory, etcd/directory.ts): it
+ * calls the state itself and resolves once the change is durable there. Replies keep request order.
+ */
+export interface RequestExecutor {
+  execute(msg: unknown, ctx: RequestContext): Promise<{ out: Reply | CloseSignal; events: PendingEvent[] }>;
+  /** Runs the stale-node reaper through the executor; resolves with the reaped ids. */
+  reap(now: number): Promise<number[]>;
 }
 
 export interface RegistryServerOptions {
@@ -39,6 +49,8 @@ export interface RegistryServerOptions {
   snapshotEveryRecords?: number;
   /** Snapshot at least this often when the log is non-empty (default 5 min). */
   snapshotIntervalMs?: number;
+  /** When set, every request and the reaper go through it instead of state + store. */
+  executor?: RequestExecutor;
 }
 
 export interface RegistryServerStats {
@@ -209,6 +221,10 @@ export class RegistryServer {
     }
     conn.refusedStreak = 0;
     const addr = conn.socket.remoteAddress ?? '0.0.0.0';
+    if (this.opts.executor) {
+      this.requestViaExecutor(conn, msg, { sourceIp: addr, sourcePort: conn.socket.remotePort ?? 0, now: clock.wallNow() }, this.opts.executor);
+      return;
+    }
     const out = state.handle(msg, { sourceIp: addr, sourcePort: conn.socket.remotePort ?? 0, now: clock.wallNow() });
     const records = state.takeRecords();
     const events = state.takeEvents();
@@ -241,6 +257,32 @@ export class RegistryServer {
         (e: unknown) => {
           conn.log.error('store write failed', { err: e instanceof Error ? e.message : String(e) });
           this.write(conn, errorReply('internal', 'the registry could not persist the change'));
+        },
+      );
+  }
+
+  private requestViaExecutor(conn: Conn, msg: unknown, ctx: RequestContext, ex: RequestExecutor): void {
+    const done = ex.execute(msg, ctx);
+    conn.tail = conn.tail
+      .then(() => done)
+      .then(
+        ({ out, events }) => {
+          if (isCloseSignal(out)) {
+            if (out.reply) this.write(conn, out.reply);
+            this.st.errors++;
+            this.drop(conn);
+            return;
+          }
+          if (out.type === 'error') this.st.errors++;
+          if (out.type === 'subscribe_events_ok') this.subscribe(conn, out['node_id'] as number);
+          this.write(conn, out);
+          if (events.length > 0) this.push(events);
+        },
+        (e: unknown) => {
+          this.st.errors++;
+          const err = e as { code?: unknown; hint?: unknown; message?: unknown };
+          conn.log.warn('directory write failed', { err: String(err.message ?? e) });
+          this.write(conn, errorReply(err.code === 'unavailable' ? 'unavailable' : 'internal', String(err.hint ?? err.message ?? 'the directory could not persist the change')));
         },
       );
   }
@@ -329,6 +371,17 @@ export class RegistryServer {
   /** Runs the reaper once (also used by tests with a fake clock). */
   reapNow(): number[] {
     const { state, store, clock } = this.opts;
+    if (this.opts.executor) {
+      // Through the directory (asynchronous): the ids reaped are logged, not returned.
+      this.opts.executor.reap(clock.wallNow()).then(
+        (ids) => {
+          this.st.reaped += ids.length;
+          if (ids.length > 0) this.log.info('reaped stale nodes', { count: ids.length });
+        },
+        (e: unknown) => this.log.warn('reap through the directory failed', { err: String(e) }),
+      );
+      return [];
+    }
     const reaped = state.reap(clock.wallNow());
     const records = state.takeRecords();
     if (records.length > 0) {

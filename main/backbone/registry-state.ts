@@ -19,12 +19,12 @@ import { groupHandlers } from './registry-groups';
 import { Fail, RegistryModel, type Handlers, type PendingEvent, type RequestContext, type VerifyFn } from './registry-model';
 import { nameHandlers } from './registry-names';
 import { nodeHandlers } from './registry-nodes';
-import { restore, snapshot, takeRecords, type SnapshotJson, type StoreRecord } from './registry-persist';
+import { applyMirror, restore, snapshot, takeRecords, type MirrorRecord, type SnapshotJson, type StoreRecord } from './registry-persist';
 import { trustHandlers } from './registry-trust';
 
 export type { PendingEvent, RequestContext, VerifyFn } from './registry-model';
 export { snapshotJson, storeRecord } from './registry-persist';
-export type { NetworkJson, NodeJson, SnapshotJson, StoreRecord } from './registry-persist';
+export type { MirrorRecord, NetworkJson, NodeJson, SnapshotJson, StoreRecord } from './registry-persist';
 
 export type Reply = { type: string } & Record<string, unknown>;
 export interface CloseSignal {
@@ -167,6 +167,19 @@ export class RegistryState {
 
   snapshot(): SnapshotJson {
     return snapshot(this.m);
+  }
+
+  /** Applies records from a replicated directory to the running state (etcd mirror); no change tracking. */
+  applyMirror(records: readonly MirrorRecord[]): void {
+    applyMirror(this.m, records);
+  }
+
+  /** Marks nodes seen at `now` without a durable change (the etcd mirror: nodes another instance serves). */
+  touchSeen(ids: Iterable<number>, now: number): void {
+    for (const id of ids) {
+      const n = this.m.nodes.get(id);
+      if (n && n.lastSeen < now) n.lastSeen = now;
+    }
   }
 
   /** Loads a snapshot and replays records over it (invalid records are skipped and counted). */

@@ -23,6 +23,7 @@ describeEtcd('test/etcd/cluster.ts harness (real etcd processes)', () => {
 
   it('writes through a majority while one member is down, and the restarted member catches up', async () => {
     ctl(c.endpoints, 'put', 'a', '1');
+    expect(await c.leaderIndex()).toBeTypeOf('number');
     await c.kill(0);
     expect(c.isRunning(0)).toBe(false);
     await c.waitRunningHealthy(); // a new leader (a put forwarded to the dead leader would time out)

@@ -95,6 +95,19 @@ function installExitHook(): void {
   });
 }
 
+function getText(url: string, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
 function getJson(url: string, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
@@ -252,6 +265,16 @@ export class EtcdCluster {
       await sleep(100);
     }
     throw new Error(`etcd member ${m.name} not healthy after ${timeoutMs} ms (${last}); see ${m.logFile}`);
+  }
+
+  /** Index of the member that is raft leader now (from its /metrics), or undefined when none says so. */
+  async leaderIndex(): Promise<number | undefined> {
+    for (const m of this.members) {
+      if (!m.proc) continue;
+      const text = await getText(`${m.clientUrl}/metrics`, 2000).catch(() => '');
+      if (/^etcd_server_is_leader 1$/m.test(text)) return m.index;
+    }
+    return undefined;
   }
 
   /** Resolves once every running member answers /health (after a kill: a new leader is elected). */
