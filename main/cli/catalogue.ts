@@ -83,7 +83,7 @@ export const CATALOGUE: CommandSpec[] = [
   { group: 'discovery', name: 'clear-webhook', usage: 'clear-webhook', summary: 'stop posting events to the webhook (removed from config.json and the running daemon)', returns: '{webhook:"", applied}' },
   { group: 'discovery', name: 'peers', usage: 'peers [--search q]', summary: 'peers this node has tunnels with: path, RTT, encryption', options: { search: { type: 'string', description: 'filter by node id, hostname, endpoint or tag' } } },
   // communication
-  { group: 'communication', name: 'ping', usage: 'ping <address|hostname> [--count 4] [--timeout 30s]', summary: 'echo round trips over the tunnel, with the path (direct/punched/relay)', options: { count, timeout } },
+  { group: 'communication', name: 'ping', usage: 'ping <address|hostname> [--count 4] [--timeout 30s]', summary: 'echo round trips over the tunnel, with the path (direct/punched/relay); through a daemon with only the reference IPC, a stream to the echo port per probe', options: { count, timeout } },
   {
     group: 'diagnostics', name: 'trace', usage: 'trace <trace-id> [--peer X,Y] [--timeout 10s]',
     summary: "a trace's spans gathered from every node that took part, drawn as a waterfall in lanes per node (clock offsets applied)",
