@@ -160,6 +160,16 @@ describe('pilotctl through a daemon that answers only the reference IPC', () => 
     expect(bench).toMatchObject({ status: 'ok', data: { sent_bytes: 262_144, recv_bytes: 262_144 } });
   });
 
+  it('commands built on the reference IPC work unchanged', async () => {
+    const cmds = [['info'], ['connections'], ['find', `peer-${suffix}`], ['trust'], ['pending'], ['set-tags', 'alpha'], ['connect', addrP, '7', '--message', 'hi there']];
+    for (const cmd of cmds) {
+      const res = await pilotctl(r.env, ['--json', ...cmd], 20_000);
+      expect(res.code, `${cmd.join(' ')}: ${res.stderr}`).toBe(0);
+    }
+    const echo = envelope(await pilotctl(r.env, ['--json', 'connect', addrP, '7', '--message', 'hi there']));
+    expect(echo).toMatchObject({ data: { response: 'hi there' } });
+  });
+
   it('extension commands fail at once, naming the command and the reason', async () => {
     for (const cmd of [['peers'], ['netcheck'], ['task', 'list']]) {
       const res = await pilotctl(r.env, ['--json', ...cmd], 20_000);
