@@ -39,12 +39,14 @@ export const CATALOGUE: CommandSpec[] = [
   { group: 'daemon', name: 'daemon status', usage: 'daemon status [--check]', summary: 'is the daemon running and responsive', options: { check: { type: 'boolean', description: 'no output; exit 0 if responsive, else 1' } } },
   // backbone
   {
-    group: 'backbone', name: 'backbone start', usage: 'backbone start [--registry :9000] [--beacon :9001] [--data DIR] [--admin-token T]',
+    group: 'backbone', name: 'backbone start', usage: 'backbone start [--registry :9000] [--beacon :9001] [--data DIR | --etcd URL,URL,...] [--admin-token T]',
     summary: 'run the backbone (registry + beacon) in the foreground',
     options: {
       registry: { type: 'string', description: 'registry TCP listen address (default :9000)' },
       beacon: { type: 'string', description: 'beacon UDP listen address (default :9001)' },
       data: { type: 'string', description: 'data directory for the crash-safe store (default ~/.pilot/backbone)' },
+      etcd: { type: 'string', description: 'keep the directory in etcd instead (comma-separated client URLs, e.g. http://10.0.0.1:2379,http://10.0.0.2:2379): several backbones started with the same --etcd serve one directory; --data is then unused' },
+      'etcd-prefix': { type: 'string', description: 'etcd key prefix of the directory (default /pilot/backbone/)' },
       netcheck: { type: 'string', description: 'netcheck reflector UDP listen address (default: beacon port + 1)' },
       'admin-token': { type: 'string', description: 'require this token to create groups' },
       'log-level': { type: 'string', description: 'trace|debug|info|warn|error (default info)' },

@@ -17,14 +17,26 @@ function listenAddr(v: string): string {
 export async function backboneStart(ctx: CommandContext): Promise<CommandResult> {
   const level = str(ctx, 'log-level') ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new PilotError('invalid_argument', `invalid --log-level "${level}"`, `one of ${LOG_LEVELS.join('|')}`);
-  const dataDir = str(ctx, 'data') ?? pilotPaths(ctx.env).backboneData;
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const etcdEndpoints = (str(ctx, 'etcd') ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  const etcdPrefix = str(ctx, 'etcd-prefix');
+  if (etcdPrefix !== undefined && etcdEndpoints.length === 0) throw new PilotError('invalid_argument', '--etcd-prefix needs --etcd');
+  for (const u of etcdEndpoints) {
+    if (!/^https?:\/\/[^/\s]+$/.test(u)) throw new PilotError('invalid_argument', `invalid etcd endpoint "${u}"`, 'use client URLs such as http://127.0.0.1:2379');
+  }
+  const etcd = etcdEndpoints.length > 0 ? { endpoints: etcdEndpoints, ...(etcdPrefix ? { prefix: etcdPrefix } : {}) } : undefined;
+  const dataDir = etcd ? undefined : (str(ctx, 'data') ?? pilotPaths(ctx.env).backboneData);
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const logger = createLogger({ level: level as LogLevel, sinks: [jsonLineSink((l) => process.stderr.write(l))], fields: { pid: process.pid } });
+  if (etcd && str(ctx, 'data') !== undefined) logger.warn('--data is not used with --etcd: the directory lives in etcd');
   const adminToken = str(ctx, 'admin-token');
   const bb = await startBackbone({
     registry: listenAddr(str(ctx, 'registry') ?? ':9000'),
     beacon: listenAddr(str(ctx, 'beacon') ?? ':9001'),
-    dataDir,
+    ...(dataDir ? { dataDir } : {}),
+    ...(etcd ? { etcd } : {}),
     logger,
     ...(adminToken ? { adminToken } : {}),
     ...(str(ctx, 'netcheck') ? { netcheck: listenAddr(str(ctx, 'netcheck')!) } : {}),
@@ -33,11 +45,13 @@ export async function backboneStart(ctx: CommandContext): Promise<CommandResult>
   const registry = `${bb.registryAddress.host}:${bb.registryAddress.port}`;
   const beacon = `${bb.beaconAddress.host}:${bb.beaconAddress.port}`;
   const netcheck = bb.netcheckAddress ? `${bb.netcheckAddress.host}:${bb.netcheckAddress.port}` : undefined;
-  logger.info('backbone ready', { registry, beacon, netcheck, data_dir: dataDir });
+  const store = etcd ? { etcd: etcd.endpoints, etcd_prefix: bb.status().etcd?.prefix } : { data_dir: dataDir };
+  logger.info('backbone ready', { registry, beacon, netcheck, ...store });
   // The readiness line: one JSON envelope (--json) or the text block, printed once listening.
-  const data = { registry, beacon, netcheck, data_dir: dataDir, pid: process.pid };
+  const data = { registry, beacon, netcheck, ...store, pid: process.pid };
+  const where = etcd ? `  Etcd:     ${etcd.endpoints.join(',')} (prefix ${store.etcd_prefix ?? ''})` : `  Data:     ${dataDir}`;
   if (ctx.json) ctx.out(okEnvelope(data) + '\n');
-  else ctx.out(`Backbone running (pid ${process.pid})\n  Registry: ${registry}\n  Beacon:   ${beacon}\n  Netcheck: ${netcheck ?? 'off'}\n  Data:     ${dataDir}\n`);
+  else ctx.out(`Backbone running (pid ${process.pid})\n  Registry: ${registry}\n  Beacon:   ${beacon}\n  Netcheck: ${netcheck ?? 'off'}\n${where}\n`);
   await ctx.interrupted;
   logger.info('backbone stopping');
   await bb.close();
