@@ -105,6 +105,10 @@ export class IpcConn extends EventEmitter<{ data: [chunk: Uint8Array]; close: []
   /** Graceful close (FIN after everything written is delivered). */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Unread data no longer matters, and the CloseOK must be read: stop holding the socket.
+    this.chunks.length = 0;
+    this.bufferedBytes = 0;
+    this.client.releaseReading(this);
     await this.client.request({ cmd: 'close', connId: this.id }, 'close_ok').catch(() => undefined);
     this.finish();
   }

@@ -74,9 +74,15 @@ export async function bridgeConnection(sock: net.Socket, dial: () => Promise<Bri
   let linger: NodeJS.Timeout | undefined;
   let clientEnded = false;
   let pilotEnded = false;
+  /** The TCP client is not taking the peer's data yet: the peer is not silent, only held back. */
+  let waitingForClient = false;
   const closeStream = (): void => {
     if (linger) clearTimeout(linger);
     linger = undefined;
+    if (waitingForClient) {
+      armLinger();
+      return;
+    }
     stream
       .end()
       .catch(() => fail());
@@ -123,6 +129,7 @@ export async function bridgeConnection(sock: net.Socket, dial: () => Promise<Bri
       if (chunk === undefined || failed || sock.destroyed) break;
       armLinger();
       if (!sock.write(chunk)) {
+        waitingForClient = true;
         await new Promise<void>((resolve) => {
           const done = (): void => {
             sock.off('drain', done);
@@ -132,6 +139,7 @@ export async function bridgeConnection(sock: net.Socket, dial: () => Promise<Bri
           sock.on('drain', done);
           sock.on('close', done);
         });
+        waitingForClient = false;
       }
     }
     pilotEnded = true;
