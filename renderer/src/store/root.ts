@@ -4,6 +4,7 @@
  * set (the page sets one; tests run synchronously), so a burst of node events renders once.
  */
 import { create } from 'zustand';
+import type { LogLine, SpanView } from '../../../shared/contract';
 import type { RootAction } from './actions';
 import { connectionReducer } from './connection/reducer';
 import { initialConnectionState, type ConnectionState } from './connection/state';
@@ -78,13 +79,41 @@ let schedule: Scheduler | undefined;
 let queue: RootAction[] = [];
 let scheduled = false;
 
+/**
+ * A batch with its live spans and log lines folded into one action each (spansEnded, logsAppended),
+ * placed where the first one was: one merge into the bounded ring per batch instead of one per event
+ * (a 500-peer fleet pushes ~90 spans and ~35 log lines a second while the console sweeps it). No
+ * other action touches those slices but a snapshot load, which starts a new fold after it.
+ */
+export function foldLiveActions(batch: readonly RootAction[]): RootAction[] {
+  const out: RootAction[] = [];
+  let spans: SpanView[] | undefined;
+  let lines: LogLine[] | undefined;
+  for (const a of batch) {
+    if (a.type === 'spanEnded') {
+      if (!spans) out.push({ type: 'spansEnded', spans: (spans = []) });
+      spans.push(a.span);
+      continue;
+    }
+    if (a.type === 'logAppended') {
+      if (!lines) out.push({ type: 'logsAppended', lines: (lines = []) });
+      lines.push(a.line);
+      continue;
+    }
+    if (a.type === 'spansLoaded') spans = undefined;
+    if (a.type === 'logsLoaded') lines = undefined;
+    out.push(a);
+  }
+  return out;
+}
+
 function flush(): void {
   scheduled = false;
   const batch = queue;
   queue = [];
   if (batch.length === 0) return;
   const prev = useStore.getState();
-  const next = batch.reduce(rootReducer, prev);
+  const next = (batch.length > 1 ? foldLiveActions(batch) : batch).reduce(rootReducer, prev);
   if (next !== prev) useStore.setState(next, true);
 }
 

@@ -15,6 +15,20 @@ describe('logs reducer', () => {
     ]);
   });
 
+  it('logsAppended (a batch of live lines) numbers them on, as logAppended one by one would; bounded', () => {
+    let s = logsReducer(initialLogsState, { type: 'logAppended', line: line('a') });
+    s = logsReducer(s, { type: 'logsAppended', lines: [line('b', { fields: { peer: 3 } }), line('c')] });
+    expect(s.entries.map((e) => [e.seq, e.line.msg, e.peer])).toEqual([
+      [1, 'a', undefined],
+      [2, 'b', 3],
+      [3, 'c', undefined],
+    ]);
+    expect(logsReducer(s, { type: 'logsAppended', lines: [] })).toBe(s);
+    const big = logsReducer(s, { type: 'logsAppended', lines: Array.from({ length: LIMITS.logs + 5 }, (_, i) => line(String(i))) });
+    expect(big.entries).toHaveLength(LIMITS.logs);
+    expect(big.entries.at(-1)?.seq).toBe(3 + LIMITS.logs + 5);
+  });
+
   it('logsLoaded replaces the ring with the node’s tail and keeps numbering forward', () => {
     let s = logsReducer(initialLogsState, { type: 'logAppended', line: line('old') });
     s = logsReducer(s, { type: 'logsLoaded', lines: [line('x'), line('y')] });

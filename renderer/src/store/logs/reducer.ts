@@ -29,6 +29,12 @@ export function logsReducer(state: LogsState, action: RootAction): LogsState {
     case 'logsLoaded':
       // A fresh tail from the node replaces what the page had (it is the node's own ring).
       return { entries: entries(action.lines.slice(-LIMITS.logs), state.nextSeq), nextSeq: state.nextSeq + action.lines.length };
+    case 'logsAppended': {
+      if (action.lines.length === 0) return state;
+      // Lines past the ring's size would be dropped at once: keep their numbers, not them.
+      const kept = action.lines.slice(-LIMITS.logs);
+      return { entries: appendBounded(state.entries, entries(kept, state.nextSeq + action.lines.length - kept.length), LIMITS.logs), nextSeq: state.nextSeq + action.lines.length };
+    }
     case 'logAppended':
       return { entries: appendBounded(state.entries, entries([action.line], state.nextSeq), LIMITS.logs), nextSeq: state.nextSeq + 1 };
     default:

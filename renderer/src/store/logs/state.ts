@@ -13,6 +13,6 @@ export interface LogsState {
   nextSeq: number;
 }
 
-export type LogsAction = { type: 'logsLoaded'; lines: LogLine[] } | { type: 'logAppended'; line: LogLine };
+export type LogsAction = { type: 'logsLoaded'; lines: LogLine[] } | { type: 'logAppended'; line: LogLine } | { type: 'logsAppended'; lines: LogLine[] };
 
 export const initialLogsState: LogsState = { entries: [], nextSeq: 1 };

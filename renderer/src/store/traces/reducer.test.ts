@@ -16,6 +16,17 @@ describe('traces reducer', () => {
     ]);
   });
 
+  it('spansEnded (a batch of live spans) appends the new ones in order and replaces the known ones, as spanEnded one by one would', () => {
+    let s = tracesReducer(initialTracesState, { type: 'spanEnded', span: span('a') });
+    s = tracesReducer(s, { type: 'spansEnded', spans: [span('b'), span('a', { durationMs: 9 }), span('c'), span('b', { durationMs: 4 })] });
+    expect(s.spans.map((x) => [x.spanId, x.durationMs])).toEqual([
+      ['a', 9],
+      ['b', 4],
+      ['c', 1],
+    ]);
+    expect(tracesReducer(s, { type: 'spansEnded', spans: [] })).toBe(s);
+  });
+
   it('spansLoaded merges (spans from other agents slot in) and de-duplicates within the batch', () => {
     let s = tracesReducer(initialTracesState, { type: 'spanEnded', span: span('root') });
     s = tracesReducer(s, { type: 'spansLoaded', spans: [span('remote', { parentId: 'root', node: 'b', startMs: 2 }), span('root'), span('remote', { parentId: 'root', node: 'b', startMs: 2, durationMs: 3 })], at: 1 });

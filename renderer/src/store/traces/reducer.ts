@@ -50,6 +50,8 @@ export function tracesReducer(state: TracesState, action: RootAction): TracesSta
       return { ...state, spans: merge(state.spans, [...action.spans].sort((a, b) => a.startMs - b.startMs)), loadedAt: action.at };
     case 'spanEnded':
       return { ...state, spans: merge(state.spans, [action.span]) };
+    case 'spansEnded':
+      return action.spans.length ? { ...state, spans: merge(state.spans, action.spans) } : state;
     case 'traceCollectStarted': {
       const prev = state.collected[action.traceId];
       return { ...state, collected: putCollected(state.collected, { ...prev, traceId: action.traceId, status: 'collecting', at: action.at }) };

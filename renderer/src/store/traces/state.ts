@@ -22,6 +22,8 @@ export const COLLECTED_LIMIT = 20;
 export type TracesAction =
   | { type: 'spansLoaded'; spans: SpanView[]; at: number }
   | { type: 'spanEnded'; span: SpanView }
+  /** Several live spans at once (the sync layer batches a frame's worth of span.ended events). */
+  | { type: 'spansEnded'; spans: SpanView[] }
   | { type: 'traceCollectStarted'; traceId: string; at: number }
   | { type: 'traceCollected'; trace: CollectedTrace; at: number }
   | { type: 'traceCollectFailed'; traceId: string; error: string; at: number };
