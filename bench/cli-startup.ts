@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildCli, currentBuild } from './lib';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'pilotctl.mjs');
@@ -67,23 +68,6 @@ function runOnce(c: Case): { ms: number; rssMb?: number; cpuMs?: number } {
   if (!haveTime) return { ms };
   const [rssKb, user, sys] = fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
   return { ms, rssMb: rssKb! / 1024, cpuMs: (user! + sys!) * 1000 };
-}
-
-function buildCli(): void {
-  const build = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
-  process.stderr.write(build.stdout);
-}
-
-/** Which build out/cli is, if bin/pilotctl.mjs would run it (the same check: no source newer than it). */
-function currentBuild(): string | undefined {
-  try {
-    const target = fs.readlinkSync(path.join(ROOT, 'out', 'cli'));
-    const stamp = JSON.parse(fs.readFileSync(path.join(ROOT, 'out', target, 'build.json'), 'utf8')) as { builtAt: number; inputs: string[] };
-    return stamp.inputs.every((f) => fs.statSync(path.join(ROOT, f)).mtimeMs <= stamp.builtAt) ? target : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const samples = CASES.map(() => ({ ms: [] as number[], rss: [] as number[], cpu: [] as number[] }));
