@@ -152,6 +152,21 @@ describe('pilotctl through a daemon that answers only the reference IPC', () => 
     expect(res.stderr).toMatch(/no reply from/);
   });
 
+  it('the first Ctrl-C ends an echo-stream ping in the middle of a probe, with its summary', async () => {
+    const g = makeHome(dir, 'g');
+    const addrG = await start(g, `gone-${suffix}`);
+    process.kill(Number(fs.readFileSync(path.join(g.home, 'pilot.pid'), 'utf8').trim()), 'SIGKILL');
+    // The dial to a dead node waits (key exchange, SYN retries) far longer than this test runs.
+    const child = spawn(process.execPath, [PILOTCTL, 'ping', addrG, '--count', '3', '--timeout', '120s'], { env: r.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+    await expect.poll(() => out.includes('PING '), { timeout: 20_000 }).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(1); // no reply: the ping(8) status
+    expect(out).toMatch(/--- .*: 0 sent, 0 received, 100% loss/);
+  });
+
   it('traceroute and bench work over the reference stream commands', async () => {
     const tr = await pilotctl(r.env, ['traceroute', addrP, '--timeout', '20s']);
     expect(tr.code, tr.stderr).toBe(0);

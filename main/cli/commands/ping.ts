@@ -91,15 +91,19 @@ export async function echoPing(ctx: CommandContext, c: IpcClient, t: Target, cou
   const replies: PingReply[] = [];
   const deadline = performance.now() + timeoutMs;
   let stop = false;
-  ctx.interrupted.then(
-    () => (stop = true),
-    () => undefined,
+  // Ctrl-C ends the run at once, also in the middle of a probe (its dial may wait for long).
+  const interrupted = ctx.interrupted.then(
+    () => {
+      stop = true;
+      return 'interrupted' as const;
+    },
+    () => 'interrupted' as const,
   );
   for (let seq = 0; seq < count && !stop; seq++) {
     const left = deadline - performance.now();
     if (left <= 0) break;
-    const r = await echoProbe(c, t, seq, left);
-    if (r === undefined) break; // the overall timeout ran out during this probe
+    const r = await Promise.race([echoProbe(c, t, seq, left), interrupted]);
+    if (r === 'interrupted' || r === undefined) break; // Ctrl-C, or the overall timeout ran out during this probe
     replies.push(r);
     if (!ctx.json) {
       printed.add(r.seq);
