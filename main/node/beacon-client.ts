@@ -23,13 +23,15 @@ export class BeaconClient {
   readonly set: BeaconSet;
   private timer: TimerHandle | undefined;
   private stopped = false;
+  private readonly deadAfterMs: number;
 
   constructor(
     beacons: readonly UdpEndpoint[],
     private readonly h: BeaconClientHost,
     private readonly probeMs = 5000,
   ) {
-    this.set = new BeaconSet(beacons, { deadAfterMs: Math.max(1000, Math.round(probeMs * 0.6)) });
+    this.deadAfterMs = Math.max(1000, Math.round(probeMs * 0.6));
+    this.set = new BeaconSet(beacons, { deadAfterMs: this.deadAfterMs });
   }
 
   get active(): UdpEndpoint {
@@ -67,14 +69,26 @@ export class BeaconClient {
     if (this.several) this.repick();
   }
 
-  /** Starts the periodic probe (only with several beacons). */
-  start(): void {
+  /** Starts the periodic probe (only with several beacons); the first round after `firstMs`. */
+  start(firstMs = this.probeMs): void {
     if (!this.several || this.stopped) return;
+    if (this.timer) this.h.clock.clearTimeout(this.timer);
     this.timer = this.h.clock.setTimeout(() => {
+      this.timer = undefined;
       this.repick();
       this.discoverAll();
       this.start();
-    }, this.probeMs);
+    }, firstMs);
+  }
+
+  /**
+   * Probes every beacon now and re-picks as soon as an unanswered one counts as down (the registry
+   * of a backbone instance just failed: its beacon has probably gone with it).
+   */
+  probeNow(): void {
+    if (!this.several || this.stopped) return;
+    this.discoverAll();
+    this.start(this.deadAfterMs + 50);
   }
 
   stop(): void {

@@ -226,6 +226,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       // Another backbone instance: register there too (same key → same address in a shared directory).
       onFailover: (from, to) => {
         if (!this.running || this.nodeIdValue === 0) return;
+        this.beacons?.probeNow();
         this.register().then(
           () => this.log.info('re-registered after registry failover', { node: this.nodeIdValue, from, to }),
           (e: unknown) => this.log.warn('re-registration after registry failover failed', { registry: to, error: String(e) }),
