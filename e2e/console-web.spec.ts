@@ -250,7 +250,7 @@ test('tasks flow on their own: the demo workload submits by capability, speciali
   await expect(page.getByTestId('demo-bar')).toHaveAttribute('data-paused', 'false');
 });
 
-test('path matrix: every pair of the demo fleet with its path; a probe from one specialist to another returns an RTT, and a throughput; a pair timeline', async ({ page }) => {
+test('path matrix: every pair of the demo fleet with its path; a probe from one specialist to another returns an RTT, a throughput and a traceroute; a pair timeline', async ({ page }) => {
   const specialists = ['specialist-papers', 'specialist-fx', 'specialist-news'];
   // A probe runs on the member's side: specialist-papers must trust the console's node first.
   const r = spawnSync(process.execPath, [pilotctl, '--json', 'handshake', 'specialist-papers', 'e2e: fleet probes'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
@@ -298,6 +298,14 @@ test('path matrix: every pair of the demo fleet with its path; a probe from one 
   await page.getByTestId('probe-button').click();
   await expect(page.getByTestId('probe-throughput')).toBeVisible({ timeout: 60_000 });
   expect(Number(await page.getByTestId('probe-throughput').getAttribute('data-mbit'))).toBeGreaterThan(0);
+  // A traceroute from specialist-papers to specialist-news: the dial timed, the hop, the round trips.
+  await page.getByTestId('probe-mode').selectOption('traceroute');
+  await page.getByTestId('probe-button').click();
+  await expect(page.getByTestId('probe-traceroute')).toBeVisible({ timeout: 30_000 });
+  await expect(page.getByTestId('probe-traceroute')).toHaveAttribute('data-path', /^(direct|punched|relay)$/);
+  expect(Number(await page.getByTestId('probe-traceroute').getAttribute('data-setup-ms'))).toBeGreaterThan(0);
+  await expect(page.getByTestId('probe-hop-1')).toContainText('specialist-news');
+  await expect(page.getByTestId('probe-traceroute')).toContainText('round trips over the stream');
 
   await shot(page, 'matrix');
 });
@@ -309,7 +317,9 @@ test('why this path: the story of the console node\'s tunnel to a specialist nam
   await page.getByTestId('why-button').click();
   const steps = page.getByTestId('why-steps');
   await expect(steps).toBeVisible({ timeout: 20_000 });
-  for (const stage of ['nat', 'establish', 'key_exchange', 'established', 'now']) await expect(page.getByTestId(`why-step-${stage}`)).toBeVisible();
+  for (const stage of ['nat', 'establish', 'endpoints', 'key_exchange', 'established', 'now']) await expect(page.getByTestId(`why-step-${stage}`)).toBeVisible();
+  // The endpoint the dial tried: the specialist's registered one (or the one its packets came from), on loopback; it answered.
+  await expect(page.getByTestId('why-step-endpoints')).toContainText(/127\.0\.0\.1:\d+: the (registered endpoint \(from the registry\)|endpoint this node already knew [^,]*), tried at \d+ ms; answered/);
   await expect(page.getByTestId('why-step-nat')).toContainText('no NAT');
   await expect(page.getByTestId('why-step-established')).toContainText('direct');
   await page.getByTestId('why-panel').scrollIntoViewIfNeeded();

@@ -43,6 +43,18 @@ describe('why this path: the endpoints a dial tried', () => {
     ]);
   });
 
+  it('times count from the dial’s start: the registry lookup before the tunnel layer started shifts them all', () => {
+    // The lookup took 60 ms; the tunnel layer's at_ms (0, 250) and establish_ms (290) count from then.
+    const e = establish({ path: 'punched', establish_ms: 290, endpoint: '198.51.100.9:61000' }, [
+      { name: 'endpoint.tried', timeMs: 10_060, attrs: { endpoint: '192.0.2.5:4000', source: 'registry', at_ms: 0 } },
+      { name: 'endpoint.tried', timeMs: 10_310, attrs: { endpoint: '198.51.100.9:61000', source: 'beacon', at_ms: 250 } },
+    ]);
+    expect(endpointsTried(e)).toEqual([
+      { endpoint: '192.0.2.5:4000', source: 'registry', atMs: 60, outcome: 'no_answer' },
+      { endpoint: '198.51.100.9:61000', source: 'beacon', atMs: 310, outcome: 'answered', answeredAfterMs: 40 },
+    ]);
+  });
+
   it('relayed: none answered, said so; a failed dial with no answer is an error', () => {
     const relayed = establish({ path: 'relay', establish_ms: 2600 }, [tried('192.0.2.5:4000', 'registry', 0), tried('198.51.100.9:61000', 'beacon', 300)]);
     const step = whyThisPath({ nodeId: 7, path: 'relay', pathChanges: 1, spans: [relayed] }).steps.find((s) => s.stage === 'endpoints')!;

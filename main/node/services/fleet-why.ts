@@ -46,17 +46,22 @@ export interface EndpointTried {
 /** The endpoints a dial tried, in order, each with its outcome (from the establishment span). */
 export function endpointsTried(establish: SpanView): EndpointTried[] {
   const answered = establish.attrs['endpoint'];
-  const upAt = Number(establish.attrs['establish_ms'] ?? establish.durationMs);
+  const estMs = establish.attrs['establish_ms'];
   const out: EndpointTried[] = [];
+  // Times from the dial's start (as the other steps): `at_ms` counts from the tunnel layer's start,
+  // after the registry lookup; the event's own time places it in the dial.
+  let tunnelStart: number | undefined;
   for (const e of establish.events ?? []) {
     if (e.name !== 'endpoint.tried') continue;
     const endpoint = String(e.attrs?.['endpoint'] ?? '');
     if (!endpoint || out.some((x) => x.endpoint === endpoint)) continue;
-    const atMs = typeof e.attrs?.['at_ms'] === 'number' ? e.attrs['at_ms'] : Math.max(0, Math.round(e.timeMs - establish.startMs));
-    const t: EndpointTried = { endpoint, source: String(e.attrs?.['source'] ?? 'unknown'), atMs, outcome: endpoint === answered ? 'answered' : 'no_answer' };
-    if (t.outcome === 'answered') t.answeredAfterMs = Math.max(0, Math.round(upAt - atMs));
-    out.push(t);
+    const atMs = Math.max(0, Math.round(e.timeMs - establish.startMs));
+    const sinceTunnel = e.attrs?.['at_ms'];
+    if (tunnelStart === undefined && typeof sinceTunnel === 'number') tunnelStart = atMs - sinceTunnel;
+    out.push({ endpoint, source: String(e.attrs?.['source'] ?? 'unknown'), atMs, outcome: endpoint === answered ? 'answered' : 'no_answer' });
   }
+  const upAt = typeof estMs === 'number' ? (tunnelStart ?? 0) + estMs : establish.durationMs;
+  for (const t of out) if (t.outcome === 'answered') t.answeredAfterMs = Math.max(0, Math.round(upAt - t.atMs));
   return out;
 }
 
