@@ -153,15 +153,26 @@ const echoRtts: number[] = [];
 stage('cold dial');
 // Cold dial: a fresh node each time; timed from the hostname to the first echoed byte.
 const cold: number[] = [];
+/** Where a cold dial's time goes: hostname → node id, tunnel (lookup + key exchange), SYN → established, first echo. */
+const coldStages = { resolve: [] as number[], tunnel: [] as number[], open: [] as number[], echo: [] as number[] };
 for (let i = 0; i < COLD; i++) {
   const fresh = new PilotNode({ identity: Identity.generate(), registry: reg, beacon: bea, public: true, listen: '127.0.0.1:0' });
   await fresh.start();
   const t0 = performance.now();
   const target = await fresh.resolveTarget(HOST);
+  const t1 = performance.now();
+  await fresh.ensureTunnel(target.nodeId); // what dial() does first: endpoint + key lookup, key exchange
+  const t2 = performance.now();
   const s = await fresh.dial(target.address, 7, 5000);
+  const t3 = performance.now();
   s.write(new Uint8Array(32));
   await readN(s, 32);
-  cold.push(performance.now() - t0);
+  const t4 = performance.now();
+  cold.push(t4 - t0);
+  coldStages.resolve.push(t1 - t0);
+  coldStages.tunnel.push(t2 - t1);
+  coldStages.open.push(t3 - t2);
+  coldStages.echo.push(t4 - t3);
   s.abort();
   await fresh.stop();
 }
@@ -203,6 +214,10 @@ if (JSON_OUT) {
       coldMs: median(cold),
       coldP99Ms: pct(cold, 99),
       colds: cold,
+      coldResolveMs: median(coldStages.resolve),
+      coldTunnelMs: median(coldStages.tunnel),
+      coldOpenMs: median(coldStages.open),
+      coldEchoMs: median(coldStages.echo),
       udpMBps: udp,
       udpPingUs: udpPing,
     }),
@@ -223,6 +238,7 @@ console.log(
 );
 console.log(`| 32 B echo round trip on an open stream | median ${median(echoRtts).toFixed(1)} µs, p99 ${pct(echoRtts, 99).toFixed(1)} µs | | |`);
 console.log(`| cold dial: fresh node, hostname → first echo round trip | median ${median(cold).toFixed(2)} ms, p99 ${pct(cold, 99).toFixed(2)} ms | | |`);
+console.log(`| cold dial stages (medians): resolve / tunnel / stream open / first echo | ${(['resolve', 'tunnel', 'open', 'echo'] as const).map((k) => median(coldStages[k]).toFixed(2)).join(' / ')} ms | | |`);
 console.log(`| dial (SYN → established, tunnel up; paced 8/s) | median ${median(dials).toFixed(3)} ms, p99 ${pct(dials, 99).toFixed(3)} ms | | |`);
 await me.stop();
 agent.child.kill('SIGINT');

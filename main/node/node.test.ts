@@ -65,6 +65,25 @@ describe('PilotNode over real sockets', () => {
   it('refuses a dial to a port nobody listens on', async () => {
     await expect(a.dial(b.address, 4444)).rejects.toMatchObject({ code: 'connection_failed' });
   });
+
+  it('a cold dial looks up the peer key next to its endpoint, before the key exchange, and only once', async () => {
+    const c = new PilotNode({ identity: Identity.generate(), registry: `127.0.0.1:${bb.registryAddress.port}`, beacon: `127.0.0.1:${bb.beaconAddress.port}`, public: true, listen: '127.0.0.1:0' });
+    await c.start();
+    try {
+      const parent = c.tracer.start('test.dial');
+      await c.ensureTunnel(b.nodeId, parent);
+      parent.end();
+      const spans = c.tracer.byTrace(parent.traceId);
+      const first = (name: string): number => spans.find((x) => x.name === name)!.startMs;
+      // Before: the lookup started only when b's answer arrived, after the key exchange had begun.
+      expect(first('registry.lookup')).toBeLessThan(first('key_exchange'));
+      expect(spans.filter((x) => x.name === 'registry.lookup')).toHaveLength(1);
+      expect(c.tunnels.keyLookupCount).toBe(1);
+      expect(c.tunnels.peerInfo(b.nodeId)).toMatchObject({ encrypted: true, authenticated: true });
+    } finally {
+      await c.stop();
+    }
+  });
 });
 
 describe('netcheck', () => {

@@ -147,6 +147,12 @@ export class TunnelManager {
     this.keys.remember(nodeId, key);
   }
 
+  /** Starts the registry lookup of a node's key unless it is known or being looked up (a dial's first step). */
+  prefetchKey(nodeId: number): void {
+    if (this.isSelf(nodeId)) return;
+    this.keys.withKey(nodeId, () => {});
+  }
+
   /** Registry key lookups made (forged key exchanges must not turn into a lookup each). */
   get keyLookupCount(): number {
     return this.keys.lookupCount;
