@@ -130,11 +130,13 @@ describe('BeaconSet', () => {
     const s = new BeaconSet([a, b], { deadAfterMs: 3000 });
     s.unanswered(0);
     s.answered(1, 100);
-    expect(s.update(100)).toBe(0);
+    expect(s.update(100, false)).toBe(0);
     expect(s.active).toEqual(b);
+    expect(s.switches).toBe(0); // the start-up choice is no failover
     s.answered(0, 200);
     expect(s.update(200)).toBe(1);
     expect(s.active).toEqual(a);
+    expect(s.switches).toBe(1);
   });
 
   it('when every beacon is down the active one stays', () => {

@@ -164,14 +164,15 @@ export class BeaconSet {
 
   /**
    * Re-picks the active beacon: the first not down. When all are down the active one stays.
-   * Returns the previous index when the active beacon changed, else undefined.
+   * Returns the previous index when the active beacon changed, else undefined. A change is counted
+   * in `switches` unless `count` is false (the choice made at start-up is no failover).
    */
-  update(now: number): number | undefined {
+  update(now: number, count = true): number | undefined {
     const pick = this.beacons.findIndex((_, i) => !this.down(i, now));
     if (pick < 0 || pick === this.activeIdx) return undefined;
     const prev = this.activeIdx;
     this.activeIdx = pick;
-    this.switchCount++;
+    if (count) this.switchCount++;
     return prev;
   }
 }

@@ -66,7 +66,7 @@ export class BeaconClient {
     answered.forEach((ok, i) => {
       if (!ok) this.set.unanswered(i);
     });
-    if (this.several) this.repick();
+    if (this.several) this.repick(false);
   }
 
   /** Starts the periodic probe (only with several beacons); the first round after `firstMs`. */
@@ -97,12 +97,13 @@ export class BeaconClient {
     this.timer = undefined;
   }
 
-  private repick(): void {
-    const prev = this.set.update(this.h.clock.now());
+  private repick(failover = true): void {
+    const prev = this.set.update(this.h.clock.now(), failover);
     if (prev === undefined) return;
     const from = this.set.beacons[prev]!;
     const to = this.set.active;
-    this.h.log.warn('beacon failover', { from: formatEndpoint(from), to: formatEndpoint(to), switches: this.set.switches });
+    if (failover) this.h.log.warn('beacon failover', { from: formatEndpoint(from), to: formatEndpoint(to), switches: this.set.switches });
+    else this.h.log.warn('beacon did not answer at start', { beacon: formatEndpoint(from), using: formatEndpoint(to) });
     this.h.onActive(to, from);
   }
 }
