@@ -43,6 +43,14 @@ describe('why this path: the endpoints a dial tried', () => {
     ]);
   });
 
+  it('a port-keeping NAT: the punch command names the registered endpoint again, which then answers; said once, with both times', () => {
+    const e = establish({ path: 'punched', establish_ms: 420, endpoint: '198.51.100.9:4000' }, [tried('198.51.100.9:4000', 'registry', 0), tried('198.51.100.9:4000', 'beacon', 310), tried('198.51.100.9:4000', 'beacon', 350)]);
+    expect(endpointsTried(e)).toEqual([{ endpoint: '198.51.100.9:4000', source: 'registry', atMs: 0, outcome: 'answered', answeredAfterMs: 420, againBy: [{ source: 'beacon', atMs: 310 }] }]);
+    const step = whyThisPath({ nodeId: 7, path: 'punched', pathChanges: 1, spans: [e] }).steps.find((s) => s.stage === 'endpoints')!;
+    expect(step.title).toBe('Endpoints tried: 1');
+    expect(step.detail).toBe("198.51.100.9:4000: the registered endpoint (from the registry), tried at 0 ms; named again by the beacon's punch command at 310 ms; answered, the tunnel up 420 ms later");
+  });
+
   it('times count from the dial’s start: the registry lookup before the tunnel layer started shifts them all', () => {
     // The lookup took 60 ms; the tunnel layer's at_ms (0, 250) and establish_ms (290) count from then.
     const e = establish({ path: 'punched', establish_ms: 290, endpoint: '198.51.100.9:61000' }, [

@@ -41,6 +41,8 @@ export interface EndpointTried {
   outcome: 'answered' | 'no_answer';
   /** Answered: ms from the first key exchange there to the tunnel being up. */
   answeredAfterMs?: number;
+  /** The same endpoint named again later by another source (a punch command naming the registered endpoint). */
+  againBy?: { source: string; atMs: number }[];
 }
 
 /** The endpoints a dial tried, in order, each with its outcome (from the establishment span). */
@@ -54,11 +56,17 @@ export function endpointsTried(establish: SpanView): EndpointTried[] {
   for (const e of establish.events ?? []) {
     if (e.name !== 'endpoint.tried') continue;
     const endpoint = String(e.attrs?.['endpoint'] ?? '');
-    if (!endpoint || out.some((x) => x.endpoint === endpoint)) continue;
+    if (!endpoint) continue;
     const atMs = Math.max(0, Math.round(e.timeMs - establish.startMs));
+    const source = String(e.attrs?.['source'] ?? 'unknown');
     const sinceTunnel = e.attrs?.['at_ms'];
     if (tunnelStart === undefined && typeof sinceTunnel === 'number') tunnelStart = atMs - sinceTunnel;
-    out.push({ endpoint, source: String(e.attrs?.['source'] ?? 'unknown'), atMs, outcome: endpoint === answered ? 'answered' : 'no_answer' });
+    const seen = out.find((x) => x.endpoint === endpoint);
+    if (seen) {
+      if (source !== seen.source && !seen.againBy?.some((a) => a.source === source)) (seen.againBy ??= []).push({ source, atMs });
+      continue;
+    }
+    out.push({ endpoint, source, atMs, outcome: endpoint === answered ? 'answered' : 'no_answer' });
   }
   const upAt = typeof estMs === 'number' ? (tunnelStart ?? 0) + estMs : establish.durationMs;
   for (const t of out) if (t.outcome === 'answered') t.answeredAfterMs = Math.max(0, Math.round(upAt - t.atMs));
@@ -68,7 +76,8 @@ export function endpointsTried(establish: SpanView): EndpointTried[] {
 function endpointsDetail(tried: EndpointTried[], establish: SpanView): string {
   const path = establish.attrs['path'];
   const lines = tried.map((t) => {
-    const what = `${t.endpoint}: ${SOURCE_TEXT[t.source] ?? t.source}, tried at ${t.atMs} ms`;
+    const again = (t.againBy ?? []).map((a) => (a.source === 'beacon' ? `; named again by the beacon's punch command at ${a.atMs} ms` : `; again as ${a.source} at ${a.atMs} ms`)).join('');
+    const what = `${t.endpoint}: ${SOURCE_TEXT[t.source] ?? t.source}, tried at ${t.atMs} ms${again}`;
     if (t.outcome === 'answered') return `${what}; answered, the tunnel up ${t.answeredAfterMs ?? 0} ms later`;
     return `${what}; no answer from it${path === 'relay' ? '' : ' (the peer answered from elsewhere)'}`;
   });
