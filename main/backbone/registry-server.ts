@@ -33,6 +33,8 @@ export interface RequestExecutor {
   execute(msg: unknown, ctx: RequestContext): Promise<{ out: Reply | CloseSignal; events: PendingEvent[] }>;
   /** Runs the stale-node reaper through the executor; resolves with the reaped ids. */
   reap(now: number): Promise<number[]>;
+  /** Events committed elsewhere (another instance) to push to this server's subscribers. */
+  onEvents?(sink: (events: PendingEvent[]) => void): void;
 }
 
 export interface RegistryServerOptions {
@@ -130,6 +132,7 @@ export class RegistryServer {
     srv.server.on('error', (e) => srv.log.error('listener error', { err: e.message }));
     srv.armReaper();
     srv.armSnapshotTimer();
+    opts.executor?.onEvents?.((events) => srv.push(events));
     const a = srv.address();
     srv.log.info('registry listening', { host: a.host, port: a.port });
     return srv;

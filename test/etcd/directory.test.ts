@@ -5,11 +5,19 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RegistryClient, RegistryError } from '../../main/node/registry-client';
-import type { Backbone } from '../../main/backbone/index';
+import type { Backbone, SnapshotJson } from '../../main/backbone/index';
+import type { RegistryEvent } from '../../main/wire/registry';
 import { RawConn, newIdentity, regAddr, startTestBackbone } from '../../main/backbone/testing/helpers';
 import { EtcdCluster, describeEtcd } from './cluster';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A directory's state without last_seen (heartbeats are not directory writes). */
+function withoutLastSeen(s: SnapshotJson): SnapshotJson {
+  const nodes: SnapshotJson['nodes'] = {};
+  for (const [id, n] of Object.entries(s.nodes)) nodes[id] = { ...n, last_seen: '' };
+  return { ...s, nodes };
+}
 
 async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -162,5 +170,44 @@ describeEtcd('backbone on etcd: two instances, one directory (real etcd cluster)
     expect((await z.resolveHostname('y-node')).node_id).toBe(y.nodeId);
     // A writer on the restarted instance sees the same id counter: no id handed out twice.
     expect(z.nodeId).toBeGreaterThan(Math.max(x.nodeId ?? 0, y.nodeId ?? 0));
+  });
+
+  it('every kind of record written through one instance or the other ends up identical in both mirrors and in a fresh instance; events reach subscribers on the other instance', async () => {
+    const a = await start('/t/kinds/');
+    const b = await start('/t/kinds/');
+    const ids = Array.from({ length: 4 }, () => newIdentity());
+    const cs = ids.map((identity, i) => {
+      const c = new RegistryClient({ address: regAddr(i % 2 === 0 ? a : b), identity, timeoutMs: 30_000 });
+      clients.push(c);
+      return c;
+    });
+    const [p, q, r, t] = cs as [RegistryClient, RegistryClient, RegistryClient, RegistryClient];
+    for (const [i, x] of cs.entries()) await x.register({ listenAddr: `:${8000 + i}`, hostname: `k-${i}`, owner: `owner-${i}@example.org` });
+    // p (at a) subscribes to events; q (at b) requests a handshake: the event comes through etcd.
+    const got: RegistryEvent[] = [];
+    const sub = p.subscribeEvents({ onEvent: (e) => got.push(e) });
+    await sub.ready;
+    await p.setTags(['gpu', 'eu']);
+    await q.setVisibility(true);
+    await r.setTaskExec(true);
+    await p.reportTrust(q.nodeId!);
+    await t.requestHandshake(p.nodeId!, 'hello');
+    await r.requestHandshake(t.nodeId!, 'hi');
+    await t.respondHandshake(r.nodeId!, false);
+    await p.createNetwork('lab', { joinRule: 'token', token: 'tk' });
+    await q.joinNetwork('lab', { token: 'tk' });
+    await r.setPoloScore(r.nodeId!, 7);
+    await until('the handshake and join events at the subscriber on the other instance', () => got.some((e) => e.event === 'handshake_request') && got.some((e) => e.event === 'member_joined'));
+    sub.close();
+    expect(got.find((e) => e.event === 'handshake_request')).toMatchObject({ node_id: t.nodeId });
+    expect(a.status().etcd?.remoteEvents).toBeGreaterThan(0);
+    await until('mirrors equal', () => JSON.stringify(withoutLastSeen(a.exportState())) === JSON.stringify(withoutLastSeen(b.exportState())));
+    const c = await start('/t/kinds/');
+    const fresh = withoutLastSeen(c.exportState());
+    expect(fresh).toEqual(withoutLastSeen(a.exportState()));
+    expect(fresh.trust_pairs).toEqual([`${Math.min(p.nodeId!, q.nodeId!)}:${Math.max(p.nodeId!, q.nodeId!)}`]);
+    expect(Object.keys(fresh.networks ?? {})).toHaveLength(1);
+    expect(Object.keys(fresh.owner_idx ?? {})).toHaveLength(4);
+    expect(fresh.handshake_inbox?.[String(p.nodeId)]).toHaveLength(1);
   });
 });

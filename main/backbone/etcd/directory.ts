@@ -17,13 +17,19 @@
  * (etcd acknowledges after a majority of members has it in its log). On a failed compare the
  * transaction's else-branch returns, at one revision, the current value of every key the batch
  * touched plus every key in the prefix modified since the mirror's revision; those are applied
- * (this also undoes the speculative change) and the batch runs again: at most 20 times, then
- * `unavailable`. On an etcd error or timeout the outcome is unknown: the touched keys are
+ * (this also undoes the speculative change) and the batch runs again (from the second retry on
+ * after a random pause of up to 25 ms): at most 50 times, then `unavailable`. On an etcd error or
+ * timeout the outcome is unknown: the touched keys are
  * restored from the cache, re-read once etcd answers, and the batch runs again; re-running is
  * safe because the records are in put form (a registration that did commit is found by its key
  * and answered with the same id; an unchanged value is not written again). After 20 s without
  * etcd the batch fails with `unavailable`. Reads queue behind a batch in flight, so no reply is
  * built from speculative state.
+ *
+ * Events. A transaction whose requests produced pushed events (group membership, trust,
+ * handshakes) also rewrites the `events` key with them; every other instance's watch sees each
+ * revision of it and pushes those events to its own subscribers, so a node subscribed at one
+ * instance hears of a handshake requested through another.
  *
  * Liveness. Heartbeats are not etcd writes. Each instance holds one lease (TTL 10 s, kept alive)
  * and writes `online/<id>` = its instance id under it when a node registers or heartbeats at it
@@ -81,6 +87,8 @@ export interface EtcdDirectoryStats {
   etcdErrors: number;
   failedBatches: number;
   watchEvents: number;
+  /** Pushed events received from other instances' transactions. */
+  remoteEvents: number;
   onlineKeysWritten: number;
   loadedKeys: number;
 }
@@ -106,7 +114,7 @@ interface Entry extends CachedKv {
 }
 
 const MAX_OPS = 120; // etcd's default --max-txn-ops is 128
-const MAX_CONFLICTS = 20;
+const MAX_CONFLICTS = 50;
 const REFRESH_MS = 2000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -123,9 +131,10 @@ export class EtcdDirectory implements RequestExecutor {
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private refreshTimer: TimerHandle | undefined;
+  private eventSink: ((events: PendingEvent[]) => void) | undefined;
   private mirrorRev = 0;
   private readonly log: Logger;
-  private readonly st = { batches: 0, transactions: 0, conflicts: 0, etcdErrors: 0, failedBatches: 0, watchEvents: 0, onlineKeysWritten: 0, loadedKeys: 0 };
+  private readonly st = { batches: 0, transactions: 0, conflicts: 0, etcdErrors: 0, failedBatches: 0, watchEvents: 0, remoteEvents: 0, onlineKeysWritten: 0, loadedKeys: 0 };
 
   private constructor(private readonly o: EtcdDirectoryOptions) {
     if (o.endpoints.length === 0) throw new PilotError('invalid_argument', 'etcd mode needs at least one endpoint', 'e.g. --etcd http://127.0.0.1:2379');
@@ -157,6 +166,7 @@ export class EtcdDirectory implements RequestExecutor {
     const records: MirrorRecord[] = [];
     for (const kv of res.kvs) {
       const k = kv.key.toString();
+      if (k === this.ks.events()) continue;
       const v = kv.value.toString();
       this.cache.set(k, { value: v, mod: Number(kv.mod_revision), seen: rev });
       const r = this.ks.toRecord(k, v);
@@ -217,11 +227,35 @@ export class EtcdDirectory implements RequestExecutor {
     this.st.watchEvents++;
     const rev = Number(kv.mod_revision);
     if (rev > this.mirrorRev) this.mirrorRev = rev;
-    this.learn(kv.key.toString(), deleted ? undefined : kv.value.toString(), deleted ? 0 : rev, rev);
+    const k = kv.key.toString();
+    if (k === this.ks.events()) {
+      if (!deleted) this.remoteEvents(kv.value.toString());
+      return;
+    }
+    this.learn(k, deleted ? undefined : kv.value.toString(), deleted ? 0 : rev, rev);
+  }
+
+  /** Pushed events another instance's transaction produced: to this instance's subscribers. */
+  private remoteEvents(text: string): void {
+    let v: { from?: unknown; events?: unknown };
+    try {
+      v = JSON.parse(text) as typeof v;
+    } catch {
+      return;
+    }
+    if (v.from === this.instance || !Array.isArray(v.events)) return;
+    this.st.remoteEvents += v.events.length;
+    this.eventSink?.(v.events as PendingEvent[]);
+  }
+
+  /** Where events committed by other instances go (the registry server's subscribers). */
+  onEvents(sink: (events: PendingEvent[]) => void): void {
+    this.eventSink = sink;
   }
 
   /** Records what etcd holds for a key at revision `seen` and applies it to the state (if newer). */
   private learn(k: string, value: string | undefined, mod: number, seen: number): void {
+    if (k === this.ks.events()) return; // delivered by the watch only, never from a read
     const cur = this.cache.get(k);
     if (cur && cur.seen >= seen) return;
     if (value === undefined && cur?.value === undefined && cur !== undefined) {
@@ -325,6 +359,8 @@ export class EtcdDirectory implements RequestExecutor {
         }
         for (const id of o.reaped) if (this.cache.get(this.ks.online(id))?.value !== undefined) online.set(this.ks.online(id), null);
       }
+      const events = outcomes.flatMap((o) => o.events);
+      // Events without a durable change (none today) are pushed locally only.
       if (ops.size === 0 && online.size === 0) {
         batch.forEach((j, i) => j.resolve(outcomes[i]!));
         return;
@@ -339,7 +375,7 @@ export class EtcdDirectory implements RequestExecutor {
       }
       let res: ITxnResponse;
       try {
-        res = await this.commit(ops, online);
+        res = await this.commit(ops, online, ops.size > 0 ? events : []);
         this.st.transactions++;
       } catch (e) {
         this.st.etcdErrors++;
@@ -373,6 +409,9 @@ export class EtcdDirectory implements RequestExecutor {
         for (const j of batch) j.reject(err);
         return;
       }
+      // Two instances writing the same key (the id counter) in lockstep can keep losing to each
+      // other: after the first retry, step aside for a random moment (up to 2^n ms, at most 25).
+      if (conflicts > 1) await sleep(Math.random() * Math.min(25, 2 ** conflicts));
     }
   }
 
@@ -381,12 +420,14 @@ export class EtcdDirectory implements RequestExecutor {
    * (and the online keys, under this instance's lease); else read the written keys and everything
    * in the prefix modified since the mirror's revision.
    */
-  private async commit(ops: Map<string, string | null>, online: Map<string, string | null>): Promise<ITxnResponse> {
+  private async commit(ops: Map<string, string | null>, online: Map<string, string | null>, events: PendingEvent[]): Promise<ITxnResponse> {
     const c = this.client;
     if (online.size > 0 && this.leaseId === undefined) await this.newLease();
     const writes = [];
     for (const [k, v] of ops) writes.push(v === null ? c.delete().key(k) : c.put(k).value(v));
     for (const [k, v] of online) writes.push(v === null ? c.delete().key(k) : c.put(k).value(v).lease(this.leaseId ?? '0'));
+    // Last, so that other mirrors have applied the records before they push the events.
+    if (events.length > 0) writes.push(c.put(this.ks.events()).value(JSON.stringify({ from: this.instance, events })));
     const keys = [...ops.keys()];
     let txn = keys.length > 0 ? c.if(keys[0]!, 'Mod', '==', this.cache.get(keys[0]!)?.mod ?? 0) : c.if(this.ks.counters(), 'Create', '>', -1);
     for (const k of keys.slice(1)) txn = txn.and(k, 'Mod', '==', this.cache.get(k)?.mod ?? 0);

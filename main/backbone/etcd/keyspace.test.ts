@@ -16,6 +16,8 @@ describe('etcd keyspace', () => {
     expect(ks.parse(ks.name('h/x'))).toEqual({ kind: 'name', id: 'h/x' });
     expect(ks.parse(ks.node(7))).toEqual({ kind: 'node', id: '7' });
     expect(ks.parse(ks.counters())).toEqual({ kind: 'counters', id: '' });
+    expect(ks.parse(ks.events())).toEqual({ kind: 'events', id: '' });
+    expect(ks.toRecord(ks.events(), '{}')).toBeUndefined();
     expect(ks.parse('/p/node/abc')).toBeUndefined();
     expect(ks.parse('/q/node/1')).toBeUndefined();
     expect(ks.parse('/p/what/1')).toBeUndefined();

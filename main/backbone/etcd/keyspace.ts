@@ -13,6 +13,9 @@
  *   P net/<id>              the network record (NetworkJson)
  *   P name/<hostname>       "<id>"        derived from node records: the hostname claim
  *   P online/<id>           "<instance>"  under the writing instance's lease (liveness, not a record)
+ *   P events                {"from":"<instance>","events":[...]} rewritten by every transaction that
+ *                           produced pushed events; each instance pushes what other instances wrote
+ *                           to its own subscribers (the watch delivers every revision of the key)
  *
  * `name/` keys exist so that two instances claiming one hostname for two different nodes write
  * the same key: the transaction's compare on its mod revision lets exactly one of them commit.
@@ -28,7 +31,7 @@ export interface CachedKv {
   mod: number;
 }
 
-export type KeyKind = 'counters' | 'node' | 'key' | 'owner' | 'trust' | 'inbox' | 'net' | 'name' | 'online';
+export type KeyKind = 'counters' | 'events' | 'node' | 'key' | 'owner' | 'trust' | 'inbox' | 'net' | 'name' | 'online';
 
 const enc = encodeURIComponent;
 
@@ -39,6 +42,9 @@ export class Keyspace {
 
   counters(): string {
     return `${this.prefix}counters`;
+  }
+  events(): string {
+    return `${this.prefix}events`;
   }
   node(id: number): string {
     return `${this.prefix}node/${id}`;
@@ -70,6 +76,7 @@ export class Keyspace {
     if (!k.startsWith(this.prefix)) return undefined;
     const rest = k.slice(this.prefix.length);
     if (rest === 'counters') return { kind: 'counters', id: '' };
+    if (rest === 'events') return { kind: 'events', id: '' };
     const slash = rest.indexOf('/');
     if (slash < 0) return undefined;
     const kind = rest.slice(0, slash);
@@ -97,7 +104,7 @@ export class Keyspace {
 
   /**
    * The mirror record that makes the registry model agree with one key's value (undefined value:
-   * the key is absent). `name/` and `online/` keys are not model records: undefined.
+   * the key is absent). `name/`, `online/` and `events` keys are not model records: undefined.
    */
   toRecord(k: string, value: string | undefined): MirrorRecord | undefined {
     const p = this.parse(k);
