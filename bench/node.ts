@@ -203,6 +203,7 @@ if (JSON_OUT) {
       oneMBps: throughput,
       multiMBps: multi,
       streams: STREAMS,
+      cpuMsPerMiB: ((median(senderCpu) + median(receiverCpu)) * 256) / 1000,
       senderCpuUs: median(senderCpu),
       receiverCpuUs: median(receiverCpu),
       pingMedianUs: median(rtts),

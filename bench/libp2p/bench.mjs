@@ -114,18 +114,24 @@ function wrapSocket(sock) {
   };
 }
 
+/** The sink's answer: bytes received (8 bytes) and the server's CPU µs (user + system) since the stream opened. */
+function sinkReply(n, cpu0) {
+  const c = process.cpuUsage(cpu0);
+  const b = Buffer.alloc(16);
+  b.writeBigUInt64BE(BigInt(n));
+  b.writeBigUInt64BE(BigInt(c.user + c.system), 8);
+  return b;
+}
+
 // ---- server ------------------------------------------------------------------------------------------
 
 async function server(kind) {
   if (kind === 'tcp') {
     const sink = net.createServer((s) => {
       let n = 0;
+      const cpu0 = process.cpuUsage();
       s.on('data', (d) => (n += d.length));
-      s.on('end', () => {
-        const b = Buffer.alloc(8);
-        b.writeBigUInt64BE(BigInt(n));
-        s.end(b);
-      });
+      s.on('end', () => s.end(sinkReply(n, cpu0)));
       s.on('error', () => {});
     });
     const echo = net.createServer((s) => {
@@ -140,11 +146,10 @@ async function server(kind) {
   const node = await libp2pNode(kind, true);
   await node.handle(SINK, (stream) => {
     let n = 0;
+    const cpu0 = process.cpuUsage();
     stream.addEventListener('message', (e) => (n += e.data.byteLength));
     stream.addEventListener('remoteCloseWrite', () => {
-      const b = Buffer.alloc(8);
-      b.writeBigUInt64BE(BigInt(n));
-      stream.send(b);
+      stream.send(sinkReply(n, cpu0));
       stream.close().catch(() => {});
     });
   }, { maxInboundStreams: 64 });
@@ -186,16 +191,24 @@ async function sinkRun(c, streams, totalBytes) {
   const per = Math.floor(totalBytes / streams);
   const conns = await Promise.all(Array.from({ length: streams }, () => c.open('sink')));
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  let serverCpuUs = 0;
   await Promise.all(
     conns.map(async (s) => {
       for (let sent = 0; sent < per; sent += chunk.length) await s.write(chunk);
       await s.end();
-      const got = Number((await s.read(8)).readBigUInt64BE(0));
+      const reply = await s.read(16);
+      const got = Number(reply.readBigUInt64BE(0));
+      serverCpuUs = Math.max(serverCpuUs, Number(reply.readBigUInt64BE(8)));
       if (got !== per) throw new Error(`sink counted ${got} of ${per}`);
       s.close();
     }),
   );
-  return (per * streams) / 1048576 / ((performance.now() - t0) / 1000);
+  const mbps = (per * streams) / 1048576 / ((performance.now() - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  // CPU of both processes per MiB moved (a figure the machine's load disturbs far less than MB/s);
+  // with several streams the server's figure is the longest stream's (they overlap).
+  return { mbps, cpuMsPerMiB: (cpu.user + cpu.system + serverCpuUs) / 1000 / ((per * streams) / 1048576) };
 }
 
 async function client(kind, addr) {
@@ -206,9 +219,9 @@ async function client(kind, addr) {
   const c = await connector(kind, addr);
   const stage = (s) => process.env.BENCH_DEBUG && process.stderr.write(`${kind}: ${s}\n`);
   stage('one stream');
-  const one = await sinkRun(c, 1, MB * 1048576);
+  const { mbps: one, cpuMsPerMiB } = await sinkRun(c, 1, MB * 1048576);
   stage('streams');
-  const multi = await sinkRun(c, STREAMS, MB * 1048576);
+  const { mbps: multi } = await sinkRun(c, STREAMS, MB * 1048576);
 
   stage('ping');
   const e = await c.open('echo');
@@ -235,7 +248,7 @@ async function client(kind, addr) {
     await f.stop();
   }
   await c.stop();
-  return { kind, oneMBps: one, multiMBps: multi, streams: STREAMS, pingMedianUs: median(rtts), pingP99Us: pct(rtts, 99), dialMs: median(dials), dialP99Ms: pct(dials, 99) };
+  return { kind, oneMBps: one, cpuMsPerMiB, multiMBps: multi, streams: STREAMS, pingMedianUs: median(rtts), pingP99Us: pct(rtts, 99), dialMs: median(dials), dialP99Ms: pct(dials, 99) };
 }
 
 const [role, kind, addr] = process.argv.slice(2);
