@@ -174,6 +174,19 @@ export class RegistryState {
     applyMirror(this.m, records);
   }
 
+  /** The next node id registration hands out. */
+  nextNodeId(): number {
+    return this.m.nextNode;
+  }
+
+  /**
+   * Sets the next node id without a durable change (the etcd directory hands each instance a
+   * block of ids and points the state into it around each batch).
+   */
+  setNextNodeId(id: number): void {
+    this.m.nextNode = id;
+  }
+
   /** Marks nodes seen at `now` without a durable change (the etcd mirror: nodes another instance serves). */
   touchSeen(ids: Iterable<number>, now: number): void {
     for (const id of ids) {

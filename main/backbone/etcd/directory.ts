@@ -11,9 +11,12 @@
  * Writes (optimistic, group commit). Requests queue; one batch at a time runs its requests in
  * order on the local state (speculatively), turns the put-form records into etcd writes and sends
  * ONE transaction whose compares are the mod revisions the mirror holds for every key it writes
- * (0 = absent). Ids come from the `counters` key and hostnames are claimed through `name/<host>`
- * keys, so two instances allocating an id or claiming a hostname at the same moment write the
- * same key and exactly one commits. Replies (and pushed events) go out only after the commit
+ * (0 = absent). Hostnames are claimed through `name/<host>` keys, so two instances claiming one
+ * hostname at the same moment write the same key and exactly one commits. Node ids come from
+ * blocks of 256 that an instance reserves by moving the `counters` key (compare-and-swap), so
+ * registrations at different instances do not all contend for that one key (ids are unique, not
+ * dense: a block an instance does not use up is a gap); `node/<id>` is compared too, so an id
+ * cannot be created twice even so. Replies (and pushed events) go out only after the commit
  * (etcd acknowledges after a majority of members has it in its log). On a failed compare the
  * transaction's else-branch returns, at one revision, the current value of every key the batch
  * touched plus every key in the prefix modified since the mirror's revision; those are applied
@@ -104,6 +107,8 @@ interface Outcome {
 
 interface Job {
   run: () => Outcome;
+  /** May hand out a new node id (a registration). */
+  allocates: boolean;
   resolve: (o: Outcome) => void;
   reject: (e: Error) => void;
 }
@@ -113,6 +118,8 @@ interface Entry extends CachedKv {
   seen: number;
 }
 
+/** Node ids an instance reserves at a time (the counters key moves once per block, not per registration). */
+const ID_BLOCK = 256;
 const MAX_OPS = 120; // etcd's default --max-txn-ops is 128
 const MAX_CONFLICTS = 50;
 const REFRESH_MS = 2000;
@@ -133,6 +140,8 @@ export class EtcdDirectory implements RequestExecutor {
   private refreshTimer: TimerHandle | undefined;
   private eventSink: ((events: PendingEvent[]) => void) | undefined;
   private mirrorRev = 0;
+  /** Node ids [next, end) reserved for this instance. */
+  private ids = { next: 0, end: 0 };
   private readonly log: Logger;
   private readonly st = { batches: 0, transactions: 0, conflicts: 0, etcdErrors: 0, failedBatches: 0, watchEvents: 0, remoteEvents: 0, onlineKeysWritten: 0, loadedKeys: 0 };
 
@@ -289,7 +298,8 @@ export class EtcdDirectory implements RequestExecutor {
 
   execute(msg: unknown, ctx: RequestContext): Promise<{ out: Reply | CloseSignal; events: PendingEvent[] }> {
     const st = this.o.state;
-    return this.enqueue(() => {
+    const allocates = typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'register';
+    return this.enqueue(allocates, () => {
       const out = st.handle(msg, ctx);
       const events = st.takeEvents();
       const online: number[] = [];
@@ -306,16 +316,16 @@ export class EtcdDirectory implements RequestExecutor {
 
   reap(now: number): Promise<number[]> {
     const st = this.o.state;
-    return this.enqueue(() => {
+    return this.enqueue(false, () => {
       const reaped = st.reap(now);
       return { out: { type: 'reaped' }, events: st.takeEvents(), online: [], reaped };
     }).then((o) => o.reaped);
   }
 
-  private enqueue(run: () => Outcome): Promise<Outcome> {
+  private enqueue(allocates: boolean, run: () => Outcome): Promise<Outcome> {
     if (this.closed) return Promise.reject(new PilotError('unavailable', 'the backbone is shutting down'));
     return new Promise<Outcome>((resolve, reject) => {
-      this.queue.push({ run, resolve, reject });
+      this.queue.push({ run, allocates, resolve, reject });
       this.pump();
     });
   }
@@ -335,6 +345,58 @@ export class EtcdDirectory implements RequestExecutor {
       });
   }
 
+  /** The counters key as the mirror holds it. */
+  private globalCounters(): { next_node: number; next_net: number } {
+    const v = this.cache.get(this.ks.counters())?.value;
+    if (v !== undefined) {
+      try {
+        const c = JSON.parse(v) as { next_node: number; next_net: number };
+        return { next_node: Math.max(1, c.next_node), next_net: Math.max(1, c.next_net) };
+      } catch {
+        // fall through
+      }
+    }
+    return { next_node: 1, next_net: 1 };
+  }
+
+  /**
+   * Reserves the next ID_BLOCK node ids for this instance: one transaction moves the counters key
+   * past them (compare on its mod revision; re-read and retry when another instance moved it).
+   */
+  private async reserveIds(giveUpAt: number): Promise<void> {
+    const c = this.client;
+    const k = this.ks.counters();
+    for (;;) {
+      const cur = this.globalCounters();
+      const next = { next_node: cur.next_node + ID_BLOCK, next_net: cur.next_net };
+      let res: ITxnResponse;
+      try {
+        res = await c
+          .if(k, 'Mod', '==', this.cache.get(k)?.mod ?? 0)
+          .then(c.put(k).value(JSON.stringify(next)))
+          .else(c.get(k))
+          .commit();
+        this.st.transactions++;
+      } catch (e) {
+        this.st.etcdErrors++;
+        if (Date.now() > giveUpAt || this.closed) throw new PilotError('unavailable', `etcd did not reserve node ids: ${e instanceof Error ? e.message : String(e)}`, 'the directory (etcd) has no quorum; retry later');
+        await sleep(200);
+        await this.reread([k]).catch(() => undefined);
+        continue;
+      }
+      const rev = Number(res.header?.revision ?? 0);
+      if (res.succeeded) {
+        this.cache.set(k, { value: JSON.stringify(next), mod: rev, seen: rev });
+        this.o.state.applyMirror([{ r: 'counters', ...next }]);
+        this.ids = { next: cur.next_node, end: next.next_node };
+        return;
+      }
+      this.st.conflicts++;
+      this.applyConflictRead(res, [k], rev);
+      await sleep(Math.random() * 5);
+    }
+  }
+
   private async runBatch(batchIn: Job[]): Promise<void> {
     let batch = batchIn;
     this.st.batches++;
@@ -342,6 +404,10 @@ export class EtcdDirectory implements RequestExecutor {
     const giveUpAt = Date.now() + (this.o.unavailableAfterMs ?? 20_000);
     let conflicts = 0;
     for (;;) {
+      // A registration hands out at most one node id: make sure the block covers the batch's.
+      const allocating = batch.filter((j) => j.allocates).length;
+      if (this.ids.end - this.ids.next < allocating) await this.reserveIds(giveUpAt);
+      st.setNextNodeId(this.ids.next);
       const outcomes = batch.map((j) => {
         try {
           return j.run();
@@ -349,7 +415,13 @@ export class EtcdDirectory implements RequestExecutor {
           return { out: errorReply('internal', e instanceof Error ? e.message : String(e)), events: [], online: [], reaped: [] };
         }
       });
-      const ops = this.ks.plan(st.takeRecords(), this.cached);
+      const used = st.nextNodeId();
+      const global = this.globalCounters();
+      st.setNextNodeId(global.next_node); // the state shows the directory's counter between batches
+      if (used > this.ids.end) throw new PilotError('internal', `node ids ${this.ids.end}..${used - 1} were not reserved`);
+      // Node ids come from this instance's block: the counters record only carries network ids.
+      const records = st.takeRecords().map((r) => (r.r === 'counters' ? { ...r, next_node: global.next_node } : r));
+      const ops = this.ks.plan(records, this.cached);
       const compared = [...ops.keys()];
       const online = new Map<string, string | null>();
       for (const o of outcomes) {
@@ -362,6 +434,7 @@ export class EtcdDirectory implements RequestExecutor {
       const events = outcomes.flatMap((o) => o.events);
       // Events without a durable change (none today) are pushed locally only.
       if (ops.size === 0 && online.size === 0) {
+        this.ids.next = used;
         batch.forEach((j, i) => j.resolve(outcomes[i]!));
         return;
       }
@@ -398,6 +471,7 @@ export class EtcdDirectory implements RequestExecutor {
           this.cache.set(k, { value: v ?? undefined, mod: v === null ? 0 : rev, seen: rev });
           if (v !== null) this.st.onlineKeysWritten++;
         }
+        this.ids.next = used;
         batch.forEach((j, i) => j.resolve(outcomes[i]!));
         return;
       }
