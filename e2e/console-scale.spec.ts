@@ -274,13 +274,24 @@ test(`the path matrix of ${NODES + 1} members is aggregated by group; the topolo
   expect(cells).toBeLessThanOrEqual(((GROUPS + 2) * (GROUPS + 1)) / 2);
   for (let i = 0; i < REPEATS; i++) {
     record('Peers → Path matrix (aggregate drawn)', await timed(page, 'q(\'[data-testid="fleet-mode-matrix"]\').click()', 'return !!q(\'[data-testid="matrix-aggregate"]\')'));
-    record('Path matrix → Peers (table + topology mounted)', await timed(page, 'q(\'[data-testid="fleet-mode-peers"]\').click()', 'return q(\'[data-testid="topology"] canvas\')?.dataset.drawnPeers === arg', String(NODES)));
+    // Back to Peers: the table shows rows and the topology has drawn a new frame of every member.
+    record(
+      'Path matrix → Peers (table rows + a topology frame drawn)',
+      await timed(
+        page,
+        'window.__draws = Number(q(\'[data-testid="topology"] canvas\')?.dataset.draws ?? 0); q(\'[data-testid="fleet-mode-peers"]\').click()',
+        `const c = q('[data-testid="topology"] canvas');
+        return !!c && c.offsetWidth > 0 && c.dataset.drawnPeers === arg && Number(c.dataset.draws) > window.__draws && !!q('[data-testid="peer-table"] [data-testid^="peer-row-"]');`,
+        String(NODES),
+      ),
+    );
   }
-  // The topology draws every member; while its layout settles, frames keep coming.
-  await expect(page.locator('[data-testid="topology"] canvas')).toHaveAttribute('data-drawn-peers', String(NODES));
-  // Frames in the 3 s after the topology mounts (its force layout runs then): the page stays smooth.
+  // The topology draws every member; while its layout settles, frames keep coming: the Fleet view
+  // loaded afresh, its first frame drawn, then 3 s of frames while the force layout runs.
+  await page.reload();
+  await expect(page.locator('[data-testid="topology"] canvas')).toHaveAttribute('data-drawn-peers', String(NODES), { timeout: 60_000 });
   const frames = await frameGaps(page, 3000);
-  for (const g of frames) record('topology: frame interval in the 3 s after it mounts', g);
+  for (const g of frames) record('topology: frame interval in the 3 s after the Fleet view loads', g);
   record('topology: longest frame in those 3 s', Math.max(...frames));
   expect(frames.length).toBeGreaterThan(10);
   // The console node's sweep of every member's peer table (fleet query over real tunnels), timed from the API.

@@ -111,8 +111,9 @@ export function Topology({ graph, onOpenPeer, selected, rttOf }: { graph: TopoGr
     ctx.translate(width / 2 + v.x, height / 2 + v.y);
     ctx.scale(v.k, v.k);
     const peerCount = nodes.current.length;
-    // What the last frame drew (the scale test waits on it).
+    // What the last frame drew, and how many frames so far (the scale test waits on them).
     c.dataset['drawnPeers'] = String(peersDrawn.current);
+    c.dataset['draws'] = String(Number(c.dataset['draws'] ?? 0) + 1);
     // Links: membership first (faint), then tunnels.
     ctx.lineWidth = 1 / v.k;
     ctx.strokeStyle = COLORS.member;
