@@ -91,7 +91,7 @@ describe.runIf(pre.ok)(pre.ok ? 'fleet matrix in the NAT lab (issue 13)' : `flee
     expect(m!.census.counts.relay).toBeGreaterThanOrEqual(1);
   });
 
-  it('why this path: a → b tells of the punch that made it; c → d of the relay, its reason, and no upgrade behind a symmetric NAT', async () => {
+  it('why this path: a → b tells of the punch that made it and the endpoint that answered; c → d of the relay, its reason, the endpoint that never answered, and no upgrade behind a symmetric NAT', async () => {
     const ab = await fleet.node('a').ipc.call('fleet.why', { nodeId: fleet.node('b').nodeId });
     expect(ab.path).toBe('punched');
     expect(ab.localNat).toBe('port-preserving');
@@ -105,6 +105,15 @@ describe.runIf(pre.ok)(pre.ok ? 'fleet matrix in the NAT lab (issue 13)' : `flee
     const relay = cd.steps.find((s) => s.stage === 'relay');
     expect(relay?.detail).toMatch(/^(no_direct_answer|no_endpoint): /);
     expect(cd.steps.find((s) => s.stage === 'no_upgrade')?.detail).toContain('symmetric NAT');
+    // The endpoints each dial tried: b's registered endpoint (rb's port-keeping mapping), named again by
+    // the beacon's punch command, answered; d's (rd's mapping toward the beacon, useless to c behind a
+    // random NAT) never did.
+    const abTried = ab.steps.find((s) => s.stage === 'endpoints');
+    expect(abTried).toMatchObject({ title: 'Endpoints tried: 1', status: 'ok' });
+    expect(abTried?.detail).toMatch(/^203\.0\.113\.\d+:\d+: the registered endpoint \(from the registry\), tried at \d+ ms; named again by the beacon's punch command at \d+ ms; answered, the tunnel up \d+ ms later$/);
+    const cdTried = cd.steps.find((s) => s.stage === 'endpoints');
+    expect(cdTried).toMatchObject({ title: 'Endpoints tried: 1, none answered', status: 'info' });
+    expect(cdTried?.detail).toMatch(/: the registered endpoint \(from the registry\), tried at \d+ ms; .*no answer from it\nnone answered directly: the beacon relays the tunnel$/);
   });
 
   it('a probe from a to b (punched) returns RTTs over the punched path', async () => {
