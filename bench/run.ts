@@ -11,7 +11,7 @@
  *
  * Parts (each its own process): bench/node.ts (ours: two node processes), bench/libp2p/bench.mjs
  * (js-libp2p TCP+Noise+yamux, js-libp2p QUIC, plain TCP: an isolated package installed here on first
- * use with `npm ci --prefix bench/libp2p`), bench/daemon.ts (pilotctl bench through a real daemon's
+ * use with `npm ci --prefix bench/libp2p`, or `npm install --no-save` where npm ci refuses its lock), bench/daemon.ts (pilotctl bench through a real daemon's
  * IPC; RSS of a daemon holding 100 tunnels), then once each: bench/transport-loss.ts (simulated
  * 40 ms / 100 Mbit/s path), bench/cli-startup.ts, bench/backbone.ts, bench/trace-overhead.ts.
  */
@@ -97,7 +97,15 @@ if (SCALE_ONLY) {
 // ---- set-up ------------------------------------------------------------------------------------------
 if (!fs.existsSync(path.join(LIBP2P_DIR, 'node_modules', 'libp2p'))) {
   log('installing the js-libp2p baseline package (npm ci --prefix bench/libp2p)');
-  run('npm', ['ci', '--prefix', LIBP2P_DIR, '--no-audit', '--no-fund']);
+  try {
+    run('npm', ['ci', '--prefix', LIBP2P_DIR, '--no-audit', '--no-fund']);
+  } catch {
+    // `npm ci` refuses this lock here: @chainsafe/libp2p-quic lists platform packages the registry
+    // does not serve (darwin-arm64 2.1.1 answers 404), so npm cannot record them and calls the lock
+    // out of sync. `npm install --no-save` installs the same locked versions and leaves the lock as it is.
+    log('npm ci refused the lock (unservable optional platform packages); npm install --no-save instead');
+    run('npm', ['install', '--no-save', '--prefix', LIBP2P_DIR, '--no-audit', '--no-fund']);
+  }
 }
 log('building pilotctl (the daemons below run the compiled build)');
 buildCli();
