@@ -50,7 +50,20 @@ describeEtcd('pilotctl backbone start --etcd (real processes, real etcd cluster)
     const other = new RegistryClient({ address: b.registry, identity: newIdentity(), timeoutMs: 10_000 });
     clients.push(other);
     await other.register();
-    expect((await other.resolveHostname('served-by-a')).node_id).toBe(reg.node_id);
+    // b sees a's writes when its watch delivers them (not at once): ask until it does.
+    const end0 = Date.now() + 15_000;
+    for (;;) {
+      const found = await other.resolveHostname('served-by-a').then(
+        (x) => x.node_id,
+        () => undefined,
+      );
+      if (found !== undefined) {
+        expect(found).toBe(reg.node_id);
+        break;
+      }
+      if (Date.now() > end0) throw new Error('b never resolved the hostname registered through a');
+      await sleep(50);
+    }
     expect((await other.lookup(reg.node_id)).public).toBe(true);
     const onlineKey = `/cli/online/${reg.node_id}`;
     const ownerA = await etcd.get(onlineKey).string();

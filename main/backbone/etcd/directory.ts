@@ -25,7 +25,10 @@
  * timeout the outcome is unknown: the touched keys are
  * restored from the cache, re-read once etcd answers, and the batch runs again; re-running is
  * safe because the records are in put form (a registration that did commit is found by its key
- * and answered with the same id; an unchanged value is not written again). After 20 s without
+ * and answered with the same id; an unchanged value is not written again; the etcd client itself
+ * retries a transaction whose leader went away, and one that had committed then compares false and
+ * is re-run the same way). Node ids an attempt handed out are never handed out again, and a node it
+ * creates must not exist in etcd (compare against revision 0). After 20 s without
  * etcd the batch fails with `unavailable`. Reads queue behind a batch in flight, so no reply is
  * built from speculative state.
  *
@@ -42,10 +45,16 @@
  * another instance (or are reaped by one after STALE_MS). A node whose only change is last_seen
  * (a re-registration from the same address) is not rewritten.
  *
- * Not handled: etcd compaction of revisions the watch still needs (etcd 3.4 does not compact by
- * default; with auto-compaction, a watch that falls behind it logs an error and the instance must
- * be restarted), and a mirror's view of deletions found by the conflict read (deletions arrive
- * by the watch; until then a request may be refused as if the key still existed).
+ * When the watch reconnects (its etcd member went away) the instance also reads every key modified
+ * since the mirror's revision: the etcd3 client resumes a watch from the revision in the last
+ * header it saw, which can be past events not yet delivered.
+ *
+ * Not handled: a `create_network` whose commit was lost to an etcd failure is re-run and answered
+ * `already_exists` (the group exists; the reply says so, not that this request made it); etcd
+ * compaction of revisions the watch still needs (etcd 3.4 does not compact by default; with
+ * auto-compaction, a watch that falls behind it logs an error and the instance must be
+ * restarted); deletions missed that way or not yet delivered (until the watch brings them, a
+ * request may be refused as if the key still existed).
  */
 import { hostname as osHostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -90,6 +99,7 @@ export interface EtcdDirectoryStats {
   etcdErrors: number;
   failedBatches: number;
   watchEvents: number;
+  watchReconnects: number;
   /** Pushed events received from other instances' transactions. */
   remoteEvents: number;
   onlineKeysWritten: number;
@@ -143,7 +153,7 @@ export class EtcdDirectory implements RequestExecutor {
   /** Node ids [next, end) reserved for this instance. */
   private ids = { next: 0, end: 0 };
   private readonly log: Logger;
-  private readonly st = { batches: 0, transactions: 0, conflicts: 0, etcdErrors: 0, failedBatches: 0, watchEvents: 0, remoteEvents: 0, onlineKeysWritten: 0, loadedKeys: 0 };
+  private readonly st = { batches: 0, transactions: 0, conflicts: 0, etcdErrors: 0, failedBatches: 0, watchEvents: 0, watchReconnects: 0, remoteEvents: 0, onlineKeysWritten: 0, loadedKeys: 0 };
 
   private constructor(private readonly o: EtcdDirectoryOptions) {
     if (o.endpoints.length === 0) throw new PilotError('invalid_argument', 'etcd mode needs at least one endpoint', 'e.g. --etcd http://127.0.0.1:2379');
@@ -195,6 +205,15 @@ export class EtcdDirectory implements RequestExecutor {
     this.watcher.on('put', (kv) => this.onWatch(kv, false));
     this.watcher.on('delete', (kv) => this.onWatch(kv, true));
     this.watcher.on('error', (e) => this.log.error('watch failed (restart this instance to rebuild its mirror)', { err: e.message }));
+    this.watcher.on('disconnected', (e) => {
+      this.st.watchReconnects++;
+      this.log.warn('watch disconnected; reconnecting', { err: e.message });
+    });
+    this.watcher.on('connected', () => {
+      if (this.st.watchReconnects > 0) {
+        this.catchUp().catch((e: unknown) => this.log.warn('catch-up read after a watch reconnect failed', { err: String(e) }));
+      }
+    });
     await this.newLease();
     this.armRefresh();
     this.log.info('directory loaded', { keys: res.kvs.length, revision: rev });
@@ -419,6 +438,12 @@ export class EtcdDirectory implements RequestExecutor {
       const global = this.globalCounters();
       st.setNextNodeId(global.next_node); // the state shows the directory's counter between batches
       if (used > this.ids.end) throw new PilotError('internal', `node ids ${this.ids.end}..${used - 1} were not reserved`);
+      // Ids handed out by an attempt are spent whatever its outcome: an attempt whose reply was
+      // lost (etcd error, or a retried commit that then compares false) may have committed them,
+      // and the re-run finds those registrations by key. The nodes it creates must not exist yet.
+      const fresh = new Set<string>();
+      for (let id = this.ids.next; id < used; id++) fresh.add(this.ks.node(id));
+      this.ids.next = Math.max(this.ids.next, used);
       // Node ids come from this instance's block: the counters record only carries network ids.
       const records = st.takeRecords().map((r) => (r.r === 'counters' ? { ...r, next_node: global.next_node } : r));
       const ops = this.ks.plan(records, this.cached);
@@ -434,7 +459,6 @@ export class EtcdDirectory implements RequestExecutor {
       const events = outcomes.flatMap((o) => o.events);
       // Events without a durable change (none today) are pushed locally only.
       if (ops.size === 0 && online.size === 0) {
-        this.ids.next = used;
         batch.forEach((j, i) => j.resolve(outcomes[i]!));
         return;
       }
@@ -448,7 +472,7 @@ export class EtcdDirectory implements RequestExecutor {
       }
       let res: ITxnResponse;
       try {
-        res = await this.commit(ops, online, ops.size > 0 ? events : []);
+        res = await this.commit(ops, online, ops.size > 0 ? events : [], fresh);
         this.st.transactions++;
       } catch (e) {
         this.st.etcdErrors++;
@@ -471,7 +495,6 @@ export class EtcdDirectory implements RequestExecutor {
           this.cache.set(k, { value: v ?? undefined, mod: v === null ? 0 : rev, seen: rev });
           if (v !== null) this.st.onlineKeysWritten++;
         }
-        this.ids.next = used;
         batch.forEach((j, i) => j.resolve(outcomes[i]!));
         return;
       }
@@ -494,7 +517,7 @@ export class EtcdDirectory implements RequestExecutor {
    * (and the online keys, under this instance's lease); else read the written keys and everything
    * in the prefix modified since the mirror's revision.
    */
-  private async commit(ops: Map<string, string | null>, online: Map<string, string | null>, events: PendingEvent[]): Promise<ITxnResponse> {
+  private async commit(ops: Map<string, string | null>, online: Map<string, string | null>, events: PendingEvent[], fresh: Set<string>): Promise<ITxnResponse> {
     const c = this.client;
     if (online.size > 0 && this.leaseId === undefined) await this.newLease();
     const writes = [];
@@ -503,8 +526,9 @@ export class EtcdDirectory implements RequestExecutor {
     // Last, so that other mirrors have applied the records before they push the events.
     if (events.length > 0) writes.push(c.put(this.ks.events()).value(JSON.stringify({ from: this.instance, events })));
     const keys = [...ops.keys()];
-    let txn = keys.length > 0 ? c.if(keys[0]!, 'Mod', '==', this.cache.get(keys[0]!)?.mod ?? 0) : c.if(this.ks.counters(), 'Create', '>', -1);
-    for (const k of keys.slice(1)) txn = txn.and(k, 'Mod', '==', this.cache.get(k)?.mod ?? 0);
+    const expected = (k: string): number => (fresh.has(k) ? 0 : (this.cache.get(k)?.mod ?? 0));
+    let txn = keys.length > 0 ? c.if(keys[0]!, 'Mod', '==', expected(keys[0]!)) : c.if(this.ks.counters(), 'Create', '>', -1);
+    for (const k of keys.slice(1)) txn = txn.and(k, 'Mod', '==', expected(k));
     const reads = [...keys.map((k) => c.get(k)), c.getAll().prefix(this.ks.prefix).minModRevision(this.mirrorRev + 1)];
     return txn
       .then(...writes)
@@ -524,6 +548,13 @@ export class EtcdDirectory implements RequestExecutor {
     for (const k of touched) if (!present.has(k)) this.learn(k, undefined, 0, rev);
     // Keys the cache already knew at `rev` or later were skipped by learn(): restore those too.
     this.restoreFromCache(touched);
+  }
+
+  /** Everything in the prefix modified since the mirror's revision (after a watch reconnect). */
+  private async catchUp(): Promise<void> {
+    const res = await this.client.getAll().prefix(this.ks.prefix).minModRevision(this.mirrorRev + 1).exec();
+    const rev = Number(res.header?.revision ?? 0);
+    for (const kv of res.kvs) this.learn(kv.key.toString(), kv.value.toString(), Number(kv.mod_revision), rev);
   }
 
   /** After an etcd error: read the touched keys again (the transaction may or may not have committed). */
