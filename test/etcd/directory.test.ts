@@ -231,4 +231,27 @@ describeEtcd('backbone on etcd: two instances, one directory (real etcd cluster)
     expect(Object.keys(fresh.owner_idx ?? {})).toHaveLength(4);
     expect(fresh.handshake_inbox?.[String(p.nodeId)]).toHaveLength(1);
   });
+
+  it('without an etcd majority a write is refused (unavailable), never acknowledged, reads are still answered, and writes resume with the majority', async () => {
+    const a = await startTestBackbone({ etcd: { endpoints: cluster.endpoints, prefix: '/t/quorum/', unavailableAfterMs: 3000 }, registerRatePerMin: 1_000_000_000, netcheck: false });
+    instances.push(a);
+    const conn = await RawConn.connect(a);
+    const reg = (): Promise<Record<string, unknown>> => conn.call({ type: 'register', listen_addr: ':4000', public_key: randomBytes(32).toString('base64'), owner: '', hostname: '' });
+    const first = await reg();
+    expect(first['type']).toBe('register_ok');
+    const down = [0, 1, 2].filter((i) => cluster.isRunning(i)).slice(0, 2);
+    for (const i of down) await cluster.kill(i);
+    const key = randomBytes(32).toString('base64');
+    conn.send({ type: 'register', listen_addr: ':4000', public_key: key, owner: '', hostname: 'no-quorum' });
+    conn.send({ type: 'lookup', node_id: first['node_id'] });
+    const refused = await conn.next(60_000);
+    expect(refused).toMatchObject({ type: 'error', code: 'unavailable' });
+    expect((await conn.next(60_000))['type']).toBe('lookup_ok');
+    expect(Object.values(a.exportState().nodes).some((n) => n.public_key === key)).toBe(false);
+    for (const i of down) await cluster.restart(i);
+    await cluster.waitRunningHealthy();
+    const again = await reg();
+    expect(again['type']).toBe('register_ok');
+    conn.close();
+  }, 120_000);
 });

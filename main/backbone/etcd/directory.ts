@@ -72,6 +72,8 @@ export interface EtcdOptions {
   endpoints: string[];
   /** Key prefix of this directory (default /pilot/backbone/). */
   prefix?: string;
+  /** How long a write keeps retrying while etcd does not commit it, before `unavailable` (default 20 s). */
+  unavailableAfterMs?: number;
 }
 
 export interface EtcdDirectoryOptions extends EtcdOptions {
@@ -82,8 +84,6 @@ export interface EtcdDirectoryOptions extends EtcdOptions {
   leaseTtlSec?: number;
   /** Requests per transaction at most (default 32). */
   maxBatch?: number;
-  /** How long a batch keeps retrying while etcd does not answer (default 20 s). */
-  unavailableAfterMs?: number;
 }
 
 export interface EtcdDirectoryStats {
@@ -398,7 +398,7 @@ export class EtcdDirectory implements RequestExecutor {
         this.st.transactions++;
       } catch (e) {
         this.st.etcdErrors++;
-        if (Date.now() > giveUpAt || this.closed) throw new PilotError('unavailable', `etcd did not reserve node ids: ${e instanceof Error ? e.message : String(e)}`, 'the directory (etcd) has no quorum; retry later');
+        if (Date.now() > giveUpAt || this.closed) throw new PilotError('unavailable', `etcd did not reserve node ids: ${e instanceof Error ? e.message : String(e)}`, 'the directory (etcd) has no majority; the change may still be applied once it has one, and retrying is safe');
         await sleep(200);
         await this.reread([k]).catch(() => undefined);
         continue;
@@ -479,7 +479,7 @@ export class EtcdDirectory implements RequestExecutor {
         this.restoreFromCache(compared);
         if (Date.now() > giveUpAt || this.closed) {
           this.st.failedBatches++;
-          const err = new PilotError('unavailable', `etcd did not commit the change: ${e instanceof Error ? e.message : String(e)}`, 'the directory (etcd) has no quorum; retry later');
+          const err = new PilotError('unavailable', `etcd did not commit the change: ${e instanceof Error ? e.message : String(e)}`, 'the directory (etcd) has no majority; the change may still be applied once it has one, and retrying is safe');
           for (const j of batch) j.reject(err);
           return;
         }
