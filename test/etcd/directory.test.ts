@@ -104,6 +104,7 @@ describeEtcd('backbone on etcd: two instances, one directory (real etcd cluster)
     let sent = 0;
     let killed = false;
     let victim = -1;
+    let ackedBeforeKill = -1;
     const worker = async (bb: Backbone): Promise<void> => {
       const conn = await RawConn.connect(bb);
       try {
@@ -113,10 +114,15 @@ describeEtcd('backbone on etcd: two instances, one directory (real etcd cluster)
           if (i === Math.floor(N / 3) && !killed) {
             killed = true;
             // Kill the raft leader mid-stream (the hardest member to lose: an election follows).
-            void cluster.leaderIndex().then((l) => {
-              victim = l ?? 0;
-              return cluster.kill(victim);
-            });
+            void cluster
+              .leaderIndex()
+              .then((l) => {
+                victim = l ?? 0;
+                return cluster.kill(victim);
+              })
+              .then(() => {
+                ackedBeforeKill = acks.length;
+              });
           }
           const key = randomBytes(32).toString('base64');
           const hostname = `w-${i}`;
@@ -134,9 +140,12 @@ describeEtcd('backbone on etcd: two instances, one directory (real etcd cluster)
     await Promise.all(workers);
     expect(killed).toBe(true);
     await until('the member killed', () => victim >= 0 && !cluster.isRunning(victim));
+    // The kill was part-way: writes were acknowledged before it and after it was dead.
+    expect(ackedBeforeKill).toBeGreaterThan(0);
+    expect(acks.length - ackedBeforeKill).toBeGreaterThan(N / 10);
     const st = [a, b].map((bb) => bb.status().etcd);
     if (refused.length > 0) console.log(refused.slice(0, 3).join("\n"));
-    console.log(`etcd bulk: acked ${acks.length}, refused ${refused.length}, transactions ${st.map((x) => x?.transactions).join('+')}, conflicts ${st.map((x) => x?.conflicts).join('+')}, etcd errors ${st.map((x) => x?.etcdErrors).join('+')}`);
+    console.log(`etcd bulk: acked ${acks.length} (${acks.length - ackedBeforeKill} after etcd member ${victim} was dead), refused ${refused.length}, transactions ${st.map((x) => x?.transactions).join('+')}, conflicts ${st.map((x) => x?.conflicts).join('+')}, etcd errors ${st.map((x) => x?.etcdErrors).join('+')}`);
     // Refusals (unavailable while etcd elected a leader) are allowed; they were not acknowledged.
     expect(acks.length + refused.length).toBe(N);
     // No id was acknowledged twice (one id space, two instances, retried transactions).
