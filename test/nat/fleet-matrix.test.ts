@@ -106,14 +106,15 @@ describe.runIf(pre.ok)(pre.ok ? 'fleet matrix in the NAT lab (issue 13)' : `flee
     expect(relay?.detail).toMatch(/^(no_direct_answer|no_endpoint): /);
     expect(cd.steps.find((s) => s.stage === 'no_upgrade')?.detail).toContain('symmetric NAT');
     // The endpoints each dial tried: b's registered endpoint (rb's port-keeping mapping), named again by
-    // the beacon's punch command, answered; d's (rd's mapping toward the beacon, useless to c behind a
-    // random NAT) never did.
+    // the beacon's punch command, answered; d's (rd's mappings, useless to c behind a random NAT) never did.
     const abTried = ab.steps.find((s) => s.stage === 'endpoints');
     expect(abTried).toMatchObject({ title: 'Endpoints tried: 1', status: 'ok' });
     expect(abTried?.detail).toMatch(/^203\.0\.113\.\d+:\d+: the registered endpoint \(from the registry\), tried at \d+ ms; named again by the beacon's punch command at \d+ ms; answered, the tunnel up \d+ ms later$/);
     const cdTried = cd.steps.find((s) => s.stage === 'endpoints');
-    expect(cdTried).toMatchObject({ title: 'Endpoints tried: 1, none answered', status: 'info' });
-    expect(cdTried?.detail).toMatch(/: the registered endpoint \(from the registry\), tried at \d+ ms; .*no answer from it\nnone answered directly: the beacon relays the tunnel$/);
+    // (the beacon's punch command names d's mapping toward the beacon: the registered one, or a new one)
+    expect(cdTried).toMatchObject({ title: expect.stringMatching(/^Endpoints tried: [12], none answered$/), status: 'info' });
+    expect(cdTried?.detail).toMatch(/^[\d.]+:\d+: the registered endpoint \(from the registry\), tried at \d+ ms; [^\n]*no answer from it\n/);
+    expect(cdTried?.detail).toMatch(/\nnone answered directly: the beacon relays the tunnel$/);
   });
 
   it('a probe from a to b (punched) returns RTTs over the punched path', async () => {
@@ -121,6 +122,19 @@ describe.runIf(pre.ok)(pre.ok ? 'fleet matrix in the NAT lab (issue 13)' : `flee
     const r = await k.ipc.call('fleet.probe', { from: fleet.node('a').nodeId, to: fleet.node('b').nodeId, count: 3 });
     expect(r.stats.received).toBe(3);
     expect(r.path).toBe('punched');
+  });
+
+  it('a traceroute from c to d (relayed) goes through the beacon relay; from a to b (punched) straight to b', async () => {
+    const k = fleet.node('k');
+    const cd = await k.ipc.call('fleet.probe', { from: fleet.node('c').nodeId, to: fleet.node('d').nodeId, mode: 'traceroute' });
+    expect(cd).toMatchObject({ path: 'relay', errors: [], stats: { sent: 3, received: 3 } });
+    expect(cd.traceroute?.hops.map((h) => h.kind)).toEqual(['relay', 'peer']);
+    expect(cd.traceroute?.hops[0]?.endpoint).toMatch(/^203\.0\.113\.\d+:\d+$/);
+    expect(cd.traceroute?.hops[1]).toMatchObject({ kind: 'peer', nodeId: fleet.node('d').nodeId });
+    const ab = await k.ipc.call('fleet.probe', { from: fleet.node('a').nodeId, to: fleet.node('b').nodeId, mode: 'traceroute' });
+    expect(ab).toMatchObject({ path: 'punched', errors: [], stats: { sent: 3, received: 3 } });
+    expect(ab.traceroute?.tunnelWasUp).toBe(true);
+    expect(ab.traceroute?.hops).toEqual([{ kind: 'peer', nodeId: fleet.node('b').nodeId, endpoint: expect.stringMatching(/^203\.0\.113\.\d+:\d+$/) }]);
   });
 
   it('history: when rc and rd turn port-keeping, c ↔ d upgrades from relay to punched; the pair history records the change and why tells of the upgrade', async () => {

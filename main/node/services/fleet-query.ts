@@ -39,6 +39,8 @@ export const MAX_PEERS = 2000;
 export const MAX_PROBE_COUNT = 10;
 export const MAX_PROBE_BYTES = 4 << 20;
 export const DEFAULT_PROBE_BYTES = 1 << 20;
+/** A traceroute's dial (tunnel + SYN/ACK) may take this long (a relayed tunnel is made after 2 s). */
+const TRACEROUTE_DIAL_MS = 10_000;
 const MAX_QUERY_BYTES = 1024;
 const MAX_REPLY_BYTES = 1 << 20;
 const NAT_TYPES = ['none', 'port-preserving', 'cone', 'symmetric', 'unknown'] as const;
@@ -255,7 +257,8 @@ export async function tracerouteFrom(node: PilotNode, target: number, count: num
   const t0 = performance.now();
   let s: PilotStream;
   try {
-    s = await node.dial(targetAddress(target), PORTS.echo, timeoutMs);
+    // The dial may have to make the tunnel: relay comes after 2 s of no direct answer, so allow more.
+    s = await node.dial(targetAddress(target), PORTS.echo, Math.max(timeoutMs, TRACEROUTE_DIAL_MS));
   } catch (e) {
     errors.push(`dial: ${e instanceof Error ? e.message : String(e)}`);
     out.traceroute = { setupMs: performance.now() - t0, tunnelWasUp, hops: hopsTo(node, target) };
@@ -487,7 +490,7 @@ export async function requestProbe(node: PilotNode, from: Target, to: number, co
   const q: Record<string, unknown> = { kind: 'probe', target: to, count: Math.min(Math.max(1, count), MAX_PROBE_COUNT) };
   if (opts.mode) q['mode'] = opts.mode;
   if (opts.bytes) q['bytes'] = Math.min(opts.bytes, MAX_PROBE_BYTES);
-  const r = await exchange(node, from, q, opts.timeoutMs ?? (opts.mode === 'throughput' ? 60_000 : 15_000));
+  const r = await exchange(node, from, q, opts.timeoutMs ?? (opts.mode === 'throughput' ? 60_000 : opts.mode === 'traceroute' ? 30_000 : 15_000));
   const p = probeReply.safeParse(r.body);
   if (r.type !== FLEET_QUERY_TYPE.PROBE || !p.success) throw new PilotError('internal', `fleet probe: ${r.who} sent a malformed reply`);
   const out: ProbeResult = { target: p.data.target, rtts: p.data.rtts, errors: p.data.errors };
