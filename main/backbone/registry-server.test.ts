@@ -58,7 +58,8 @@ describe('registry server: every message over TCP', () => {
     });
     await rejects(b.resolve(ra.node_id), 'permission_denied'); // private, no trust, no group
     expect(await a.setVisibility(true)).toMatchObject({ type: 'set_visibility_ok', visibility: 'public' });
-    expect(await b.resolve(ra.node_id)).toEqual({ type: 'resolve_ok', node_id: ra.node_id, real_addr: '127.0.0.1:4000' });
+    // public_key is our extension of resolve_ok (the reference sends node_id and real_addr only).
+    expect(await b.resolve(ra.node_id)).toEqual({ type: 'resolve_ok', node_id: ra.node_id, real_addr: '127.0.0.1:4000', public_key: ra.public_key });
     expect((await b.lookup(ra.node_id)).real_addr).toBe('127.0.0.1:4000');
     await rejects(b.lookup(999_999), 'not_found');
     await b.deregister();

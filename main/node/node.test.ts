@@ -3,6 +3,47 @@ import { startBackbone, type Backbone } from '../backbone';
 import { Identity } from '../crypto';
 import { silentLogger } from '../util/log';
 import { PilotNode } from './node';
+import { FrameDecoder, decodeJson, encodeJsonFrame } from '../wire/framing';
+import net from 'node:net';
+
+/**
+ * A TCP proxy in front of a registry that answers like the reference does to `resolve`: node_id and
+ * real_addr only (drops our public_key / behind_nat extension from every resolve_ok).
+ */
+async function stripResolveKeys(registryPort: number): Promise<{ port: number; stripped: number; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const out = { port: 0, stripped: 0, close: (): Promise<void> => Promise.resolve() };
+  const server = net.createServer((client) => {
+    const upstream = net.connect(registryPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    const dec = new FrameDecoder();
+    client.on('data', (d) => upstream.write(d));
+    upstream.on('data', (d) => {
+      for (const body of dec.push(d)) {
+        const msg = decodeJson(body) as Record<string, unknown>;
+        if (msg['type'] === 'resolve_ok' && 'public_key' in msg) {
+          delete msg['public_key'];
+          delete msg['behind_nat'];
+          out.stripped++;
+        }
+        client.write(encodeJsonFrame(msg));
+      }
+    });
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  out.port = (server.address() as net.AddressInfo).port;
+  out.close = () => {
+    for (const s of sockets) s.destroy();
+    return new Promise((r) => server.close(() => r()));
+  };
+  return out;
+}
 
 // Two real nodes on 127.0.0.1 with a real backbone (TCP registry + UDP beacon), in one process.
 describe('PilotNode over real sockets', () => {
@@ -66,7 +107,7 @@ describe('PilotNode over real sockets', () => {
     await expect(a.dial(b.address, 4444)).rejects.toMatchObject({ code: 'connection_failed' });
   });
 
-  it('a cold dial looks up the peer key next to its endpoint, before the key exchange, and only once', async () => {
+  it('a cold dial takes the peer key from resolve_ok (our extension) and makes no lookup', async () => {
     const c = new PilotNode({ identity: Identity.generate(), registry: `127.0.0.1:${bb.registryAddress.port}`, beacon: `127.0.0.1:${bb.beaconAddress.port}`, public: true, listen: '127.0.0.1:0' });
     await c.start();
     try {
@@ -74,14 +115,34 @@ describe('PilotNode over real sockets', () => {
       await c.ensureTunnel(b.nodeId, parent);
       parent.end();
       const spans = c.tracer.byTrace(parent.traceId);
+      expect(spans.filter((x) => x.name === 'registry.resolve')).toHaveLength(1);
+      expect(spans.filter((x) => x.name === 'registry.lookup')).toHaveLength(0);
+      expect(c.tunnels.keyLookupCount).toBe(0);
+      expect(c.tunnels.peerInfo(b.nodeId)).toMatchObject({ encrypted: true, authenticated: true });
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('from a registry whose resolve_ok has no key (the reference), a cold dial looks the key up once, before the key exchange', async () => {
+    const proxy = await stripResolveKeys(bb.registryAddress.port);
+    const c = new PilotNode({ identity: Identity.generate(), registry: `127.0.0.1:${proxy.port}`, beacon: `127.0.0.1:${bb.beaconAddress.port}`, public: true, listen: '127.0.0.1:0' });
+    await c.start();
+    try {
+      const parent = c.tracer.start('test.dial');
+      await c.ensureTunnel(b.nodeId, parent);
+      parent.end();
+      expect(proxy.stripped).toBeGreaterThan(0);
+      const spans = c.tracer.byTrace(parent.traceId);
       const first = (name: string): number => spans.find((x) => x.name === name)!.startMs;
-      // Before: the lookup started only when b's answer arrived, after the key exchange had begun.
-      expect(first('registry.lookup')).toBeLessThan(first('key_exchange'));
+      // Not after b's answer arrived: the lookup starts as our key exchange does (same turn, µs clock).
+      expect(first('registry.lookup')).toBeLessThanOrEqual(first('key_exchange'));
       expect(spans.filter((x) => x.name === 'registry.lookup')).toHaveLength(1);
       expect(c.tunnels.keyLookupCount).toBe(1);
       expect(c.tunnels.peerInfo(b.nodeId)).toMatchObject({ encrypted: true, authenticated: true });
     } finally {
       await c.stop();
+      await proxy.close();
     }
   });
 });

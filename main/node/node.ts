@@ -490,13 +490,17 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     const tunnels = this.tunnels;
     let endpoint: UdpEndpoint | undefined;
     if (!tunnels.hasPeer(nodeId) || !tunnels.peerInfo(nodeId)?.endpoint) {
-      // The peer's answer to our key exchange is judged against its registered key: look that up
-      // now, next to the endpoint, instead of after the answer came (one registry round trip less
-      // on a cold dial's path; no extra request: the answer would have looked it up).
-      tunnels.prefetchKey(nodeId);
       try {
         const r = await this.registry.resolve(nodeId, span);
         endpoint = parseEndpoint(r.real_addr);
+        // The peer's answer to our key exchange is judged against its registered key. Our registry
+        // sends it with the endpoint (resolve_ok's public_key extension): no lookup at all. From a
+        // registry that does not (the reference), look it up now, while our key exchange travels,
+        // not after the answer came.
+        const key = r.public_key === undefined ? undefined : fromBase64(r.public_key, 32);
+        if (key) tunnels.rememberKey(nodeId, key);
+        else tunnels.prefetchKey(nodeId);
+        if (r.behind_nat !== undefined) this.peerRecord(nodeId).behindNat = r.behind_nat;
       } catch (e) {
         if (isPilotError(e) && (e.code === 'connection_failed' || e.code === 'timeout')) throw e;
         throw new PilotError(

@@ -65,7 +65,13 @@ export const lookupOk = ok('lookup_ok', {
   behind_nat: z.boolean().optional(),
   real_addr: endpoint.optional(),
 });
-export const resolveOk = ok('resolve_ok', { node_id: u32, real_addr: endpoint });
+export const resolveOk = ok('resolve_ok', {
+  node_id: u32,
+  real_addr: endpoint,
+  /** Extension (ours; the reference sends neither): the target's registered key and NAT flag, as lookup_ok has them. */
+  public_key: publicKey.optional(),
+  behind_nat: z.boolean().optional(),
+});
 export const setVisibilityOk = ok('set_visibility_ok', { node_id: u32, visibility: z.enum(['public', 'private']) });
 export const setHostnameOk = ok('set_hostname_ok', { node_id: u32, hostname: z.union([z.literal(''), hostname]) });
 export const resolveHostnameOk = ok('resolve_hostname_ok', { node_id: u32, address, public: z.boolean(), hostname });
