@@ -2,7 +2,7 @@
  * Registry handlers for hostnames and tags (registry.md §2.2) and capability search (extension):
  * set_hostname, resolve_hostname, set_tags, find_nodes.
  */
-import { hostnameProblem, nodeAddress, normaliseTags, type FoundNode } from '../wire/registry';
+import { hostnameProblem, nodeAddress, normaliseTags, type FoundNode, type ResolveHostnameOk } from '../wire/registry';
 import { challenge } from './protocol';
 import { fail, seenText, type Handlers, type NodeEntry } from './registry-model';
 
@@ -27,7 +27,19 @@ export const nameHandlers = {
     const id = req.hostname === '' ? undefined : m.hostIdx.get(req.hostname);
     const n = id !== undefined ? m.nodes.get(id) : undefined;
     if (!n) return fail('not_found', `no node has hostname "${req.hostname}"`);
-    return { type: 'resolve_hostname_ok', node_id: n.id, address: nodeAddress(n.id), public: n.public, hostname: req.hostname };
+    const reply: ResolveHostnameOk = { type: 'resolve_hostname_ok', node_id: n.id, address: nodeAddress(n.id), public: n.public, hostname: req.hostname };
+    // Extension: a request signed by a registered node also gets what `resolve` would give that node
+    // (the endpoint under the same rule, the key and NAT flag), so a dial by hostname needs one
+    // registry round trip instead of two. Unsigned (the reference's form): the reply above only.
+    if (req.requester_id !== undefined && req.requester_id !== 0) {
+      m.signedNode(req.requester_id, challenge.resolveHostname(req.requester_id, req.hostname), req.signature);
+      if (m.visibleTo(n, req.requester_id) && n.realAddr) {
+        reply.real_addr = n.realAddr;
+        reply.public_key = n.publicKey;
+        if (n.behindNat !== undefined) reply.behind_nat = n.behindNat;
+      }
+    }
+    return reply;
   },
 
   set_tags: (m, req) => {

@@ -7,8 +7,9 @@ import { FrameDecoder, decodeJson, encodeJsonFrame } from '../wire/framing';
 import net from 'node:net';
 
 /**
- * A TCP proxy in front of a registry that answers like the reference does to `resolve`: node_id and
- * real_addr only (drops our public_key / behind_nat extension from every resolve_ok).
+ * A TCP proxy in front of a registry that answers like the reference does to `resolve` and
+ * `resolve_hostname`: without our extension fields (resolve_ok's public_key / behind_nat,
+ * resolve_hostname_ok's real_addr / public_key / behind_nat).
  */
 async function stripResolveKeys(registryPort: number): Promise<{ port: number; stripped: number; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
@@ -21,7 +22,8 @@ async function stripResolveKeys(registryPort: number): Promise<{ port: number; s
     upstream.on('data', (d) => {
       for (const body of dec.push(d)) {
         const msg = decodeJson(body) as Record<string, unknown>;
-        if (msg['type'] === 'resolve_ok' && 'public_key' in msg) {
+        if ((msg['type'] === 'resolve_ok' || msg['type'] === 'resolve_hostname_ok') && 'public_key' in msg) {
+          if (msg['type'] === 'resolve_hostname_ok') delete msg['real_addr'];
           delete msg['public_key'];
           delete msg['behind_nat'];
           out.stripped++;
@@ -124,16 +126,42 @@ describe('PilotNode over real sockets', () => {
     }
   });
 
-  it('from a registry whose resolve_ok has no key (the reference), a cold dial looks the key up once, before the key exchange', async () => {
+  it('a cold dial by hostname asks the registry once: the signed resolve_hostname gives endpoint and key', async () => {
+    const c = new PilotNode({ identity: Identity.generate(), registry: `127.0.0.1:${bb.registryAddress.port}`, beacon: `127.0.0.1:${bb.beaconAddress.port}`, public: true, listen: '127.0.0.1:0' });
+    await c.start();
+    try {
+      const parent = c.tracer.start('test.dial');
+      const t = await c.resolveTarget('bravo', parent);
+      await c.ensureTunnel(t.nodeId, parent);
+      parent.end();
+      const spans = c.tracer.byTrace(parent.traceId).map((x) => x.name);
+      expect(spans.filter((x) => x.startsWith('registry.'))).toEqual(['registry.resolve_hostname']);
+      expect(c.tunnels.keyLookupCount).toBe(0);
+      expect(c.tunnels.peerInfo(b.nodeId)).toMatchObject({ encrypted: true, authenticated: true, endpoint: b.tunnelEndpoint ? `127.0.0.1:${b.tunnelEndpoint.port}` : undefined });
+      // The endpoint is used once: a later establishment resolves again.
+      c.tunnels.forget(b.nodeId);
+      const parent2 = c.tracer.start('test.dial');
+      await c.ensureTunnel(b.nodeId, parent2);
+      parent2.end();
+      expect(c.tracer.byTrace(parent2.traceId).filter((x) => x.name === 'registry.resolve')).toHaveLength(1);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('from a registry without our fields (the reference), a cold dial by hostname resolves, and looks the key up once before the key exchange', async () => {
     const proxy = await stripResolveKeys(bb.registryAddress.port);
     const c = new PilotNode({ identity: Identity.generate(), registry: `127.0.0.1:${proxy.port}`, beacon: `127.0.0.1:${bb.beaconAddress.port}`, public: true, listen: '127.0.0.1:0' });
     await c.start();
     try {
       const parent = c.tracer.start('test.dial');
-      await c.ensureTunnel(b.nodeId, parent);
+      const t = await c.resolveTarget('bravo', parent);
+      expect(t.nodeId).toBe(b.nodeId);
+      await c.ensureTunnel(t.nodeId, parent);
       parent.end();
-      expect(proxy.stripped).toBeGreaterThan(0);
+      expect(proxy.stripped).toBe(2);
       const spans = c.tracer.byTrace(parent.traceId);
+      expect(spans.filter((x) => x.name === 'registry.resolve')).toHaveLength(1);
       const first = (name: string): number => spans.find((x) => x.name === name)!.startMs;
       // Not after b's answer arrived: the lookup starts as our key exchange does (same turn, µs clock).
       expect(first('registry.lookup')).toBeLessThanOrEqual(first('key_exchange'));

@@ -69,6 +69,8 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   private readonly pingWaiters = new Map<number, { resolve: (rtt: number) => void; sentAt: number }>();
   private pingSeq = 1;
   readonly peers = new Map<number, PeerRecord>();
+  /** Endpoints a signed resolve_hostname gave (resolveTarget), for the dial that follows: taken once, fresh for RESOLVED_ENDPOINT_MS. */
+  private readonly resolvedEndpoints = new Map<number, { endpoint: UdpEndpoint; at: number }>();
   readonly counters = { badPackets: 0, controlPings: 0, datagramsIn: 0, datagramsOut: 0, refusedUntrusted: 0 };
   /**
    * Called with every control ping's measured RTT (milliseconds) as its reply arrives (metrics:
@@ -460,8 +462,16 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       return { nodeId: n, address: backboneAddress(n) };
     }
     try {
-      const r = await this.registry.resolveHostname(t, parent);
+      // Signed once registered: our registry then answers with the endpoint and key too (what
+      // `resolve` would say), kept for the dial that usually follows: one registry round trip
+      // instead of two for a dial by hostname.
+      const r = await this.registry.resolveHostname(t, parent, { withEndpoint: this.nodeIdValue !== 0 });
       this.peerRecord(r.node_id).hostname = r.hostname;
+      const endpoint = this.noteResolved(r.node_id, r);
+      if (endpoint) {
+        if (this.resolvedEndpoints.size >= MAX_RESOLVED_ENDPOINTS) this.resolvedEndpoints.clear();
+        this.resolvedEndpoints.set(r.node_id, { endpoint, at: this.clock.now() });
+      }
       return { nodeId: r.node_id, address: backboneAddress(r.node_id), hostname: r.hostname };
     } catch (e) {
       if (isPilotError(e) && e.code !== 'connection_failed' && e.code !== 'timeout') {
@@ -486,29 +496,45 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     }
   }
 
+  /** The endpoint `resolve` gives for `nodeId` (its key and NAT flag noted on the way). */
+  private async resolveEndpoint(nodeId: number, span: Span | undefined): Promise<UdpEndpoint | undefined> {
+    try {
+      return this.noteResolved(nodeId, await this.registry.resolve(nodeId, span));
+    } catch (e) {
+      if (isPilotError(e) && (e.code === 'connection_failed' || e.code === 'timeout')) throw e;
+      throw new PilotError(
+        'permission_denied',
+        `cannot reach node ${nodeId}: the registry will not give out its endpoint (it is private, or unknown)`,
+        `ask for trust first: pilotctl handshake ${nodeId} "reason"`,
+      );
+    }
+  }
+
+  /**
+   * What a resolve (or a signed resolve_hostname) said about a node: its registered key goes to the
+   * tunnel layer (to judge its key exchange without a lookup), its NAT flag to the peer record; the
+   * endpoint is returned.
+   */
+  private noteResolved(nodeId: number, r: { real_addr?: string; public_key?: string; behind_nat?: boolean }): UdpEndpoint | undefined {
+    if (r.public_key !== undefined) this.tunnels.rememberKey(nodeId, fromBase64(r.public_key, 32));
+    if (r.behind_nat !== undefined) this.peerRecord(nodeId).behindNat = r.behind_nat;
+    return r.real_addr === undefined ? undefined : parseEndpoint(r.real_addr);
+  }
+
   private async establish(nodeId: number, span: Span | undefined): Promise<void> {
     const tunnels = this.tunnels;
     let endpoint: UdpEndpoint | undefined;
     if (!tunnels.hasPeer(nodeId) || !tunnels.peerInfo(nodeId)?.endpoint) {
-      try {
-        const r = await this.registry.resolve(nodeId, span);
-        endpoint = parseEndpoint(r.real_addr);
-        // The peer's answer to our key exchange is judged against its registered key. Our registry
-        // sends it with the endpoint (resolve_ok's public_key extension): no lookup at all. From a
-        // registry that does not (the reference), look it up now, while our key exchange travels,
-        // not after the answer came.
-        const key = r.public_key === undefined ? undefined : fromBase64(r.public_key, 32);
-        if (key) tunnels.rememberKey(nodeId, key);
-        else tunnels.prefetchKey(nodeId);
-        if (r.behind_nat !== undefined) this.peerRecord(nodeId).behindNat = r.behind_nat;
-      } catch (e) {
-        if (isPilotError(e) && (e.code === 'connection_failed' || e.code === 'timeout')) throw e;
-        throw new PilotError(
-          'permission_denied',
-          `cannot reach node ${nodeId}: the registry will not give out its endpoint (it is private, or unknown)`,
-          `ask for trust first: pilotctl handshake ${nodeId} "reason"`,
-        );
-      }
+      // An endpoint a signed resolve_hostname gave just before (resolveTarget): no resolve.
+      const early = this.resolvedEndpoints.get(nodeId);
+      this.resolvedEndpoints.delete(nodeId);
+      if (early && this.clock.now() - early.at < RESOLVED_ENDPOINT_MS) endpoint = early.endpoint;
+      else endpoint = await this.resolveEndpoint(nodeId, span);
+      // The peer's answer to our key exchange is judged against its registered key. Our registry
+      // gave it with the endpoint (the public_key extension of resolve_ok / resolve_hostname_ok):
+      // known now, nothing to do. From one that did not (the reference), the lookup starts here,
+      // while our key exchange travels, not after the answer came.
+      tunnels.prefetchKey(nodeId);
     }
     this.dials.keyExchange(nodeId);
     await tunnels.ensure(nodeId, endpoint);
@@ -911,6 +937,9 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 
 /** The source port our control pings use; replies come back to it. */
 const PING_REPLY_PORT = 65535;
+/** How long an endpoint from resolveTarget stands in for a resolve, and how many are kept. */
+const RESOLVED_ENDPOINT_MS = 10_000;
+const MAX_RESOLVED_ENDPOINTS = 256;
 
 function dialError(reason: CloseReason, conn: StreamConnection): PilotError {
   const where = `${formatAddress(conn.remoteAddr)}:${conn.remotePort}`;

@@ -455,8 +455,15 @@ export class RegistryClient {
     return this.call('set_hostname', { node_id: id, hostname, signature: this.sign(challenge.setHostname(id)) });
   }
 
-  async resolveHostname(hostname: string, parent?: ParentLike): Promise<ResolveHostnameOk> {
-    return this.call('resolve_hostname', { hostname }, parent);
+  /**
+   * `withEndpoint` (our registry's extension): signed as this node, so the reply also carries what
+   * `resolve` would give it (real_addr, public_key, behind_nat). A reference registry ignores the
+   * signature and answers as to the plain form. Needs a registered client.
+   */
+  async resolveHostname(hostname: string, parent?: ParentLike, opts: { withEndpoint?: boolean } = {}): Promise<ResolveHostnameOk> {
+    if (!opts.withEndpoint || this.nodeId === undefined || !this.identity) return this.call('resolve_hostname', { hostname }, parent);
+    const id = this.nodeId;
+    return this.call('resolve_hostname', { hostname, requester_id: id, signature: this.sign(extensionChallenge.resolveHostname(id, hostname)) }, parent);
   }
 
   async setTags(tags: string[]): Promise<ReplyFields<'set_tags'>> {

@@ -74,7 +74,16 @@ export const resolveOk = ok('resolve_ok', {
 });
 export const setVisibilityOk = ok('set_visibility_ok', { node_id: u32, visibility: z.enum(['public', 'private']) });
 export const setHostnameOk = ok('set_hostname_ok', { node_id: u32, hostname: z.union([z.literal(''), hostname]) });
-export const resolveHostnameOk = ok('resolve_hostname_ok', { node_id: u32, address, public: z.boolean(), hostname });
+export const resolveHostnameOk = ok('resolve_hostname_ok', {
+  node_id: u32,
+  address,
+  public: z.boolean(),
+  hostname,
+  /** Extension, to a signed request (requester_id + signature) only: resolve_ok's fields, under resolve's rule. */
+  real_addr: endpoint.optional(),
+  public_key: publicKey.optional(),
+  behind_nat: z.boolean().optional(),
+});
 export const setTagsOk = ok('set_tags_ok', { node_id: u32, tags: tags.nullable() });
 export const setTaskExecOk = ok('set_task_exec_ok', { node_id: u32, task_exec: z.boolean() });
 

@@ -33,7 +33,8 @@ export const requestSchemas = {
   set_visibility: z.object({ node_id: u32, public: bool, signature: sig }),
   // hostnames and tags (§2.2)
   set_hostname: z.object({ node_id: u32, hostname: str, signature: sig }),
-  resolve_hostname: z.object({ hostname: str }),
+  // requester_id + signature: extension (resolve_hostname_ok then carries what resolve would give the requester).
+  resolve_hostname: z.object({ hostname: str, requester_id: u32.optional(), signature: sig }),
   set_tags: z.object({ node_id: u32, tags: z.array(z.unknown()).nullable().optional(), signature: sig }),
   set_task_exec: z.object({ node_id: u32, enabled: bool, signature: sig }),
   // trust and relayed handshakes (§2.3)

@@ -79,6 +79,8 @@ export const extensionChallenge = {
   leaveNetwork: (id: number, net: number): string => `leave_network:${dec(id)}:${dec(net)}`,
   subscribeEvents: (id: number): string => `subscribe_events:${dec(id)}`,
   findNodes: (id: number): string => `find_nodes:${dec(id)}`,
+  /** resolve_hostname signed by a requester, answered with the endpoint resolve would give it. */
+  resolveHostname: (id: number, hostname: string): string => `resolve_hostname:${dec(id)}:${hostname}`,
 } as const;
 
 /**
