@@ -1,5 +1,5 @@
 /**
- * Cold dial, step by step: `npx tsx bench/cold-dial.ts [--cold 40] [--whole] [--timeline] [--json]`.
+ * Cold dial, step by step: `npx tsx bench/cold-dial.ts [--cold 40] [--whole] [--no-tracing] [--timeline] [--json]`.
  *
  * The cold dial of bench/node.ts on its own, with a timeline of both sides: this process holds the
  * backbone and a fresh dialling node per dial (started, not timed); bench/cold-dial-agent.ts is the
@@ -26,12 +26,14 @@ const COLD = numArg('cold', 40);
 const WHOLE = process.argv.includes('--whole');
 const TIMELINE = process.argv.includes('--timeline');
 const JSON_OUT = process.argv.includes('--json');
+/** `--no-tracing`: both nodes without spans (what tracing costs a cold dial). */
+const TRACING = !process.argv.includes('--no-tracing');
 
 const bb = await startBackbone({ registry: '127.0.0.1:0', beacon: '127.0.0.1:0', logger: silentLogger, registerRatePerMin: 100_000 });
 const reg = `127.0.0.1:${bb.registryAddress.port}`;
 const bea = `127.0.0.1:${bb.beaconAddress.port}`;
 const HOST = `cold-agent-${process.pid}`;
-const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'bench/cold-dial-agent.ts', reg, bea, HOST], { stdio: ['pipe', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'bench/cold-dial-agent.ts', reg, bea, HOST, String(TRACING)], { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines: string[] = [];
 const waiting: ((l: string) => void)[] = [];
 createInterface({ input: child.stdout }).on('line', (l) => (waiting.length ? waiting.shift()!(l) : lines.push(l)));
@@ -54,7 +56,7 @@ const totals: number[] = [];
 const steps = new Map<string, number[]>();
 for (let i = 0; i < COLD; i++) {
   const rec = new Recorder('A');
-  const fresh = new PilotNode({ identity: Identity.generate(), registry: reg, beacon: bea, public: true, listen: '127.0.0.1:0', socket: await recordingSocket(rec) });
+  const fresh = new PilotNode({ identity: Identity.generate(), registry: reg, beacon: bea, public: true, listen: '127.0.0.1:0', tracing: TRACING, socket: await recordingSocket(rec) });
   await fresh.start();
   rec.wrapRegistry(fresh.registry);
   // The same idle gap before each dial as bench/node.ts's fresh node has after start (none forced).
