@@ -498,23 +498,46 @@ export class TunnelManager {
       this.drop('rate_limited', this.peers.get(f.sender));
       return;
     }
+    // The signature check against the key the frame claims, done once: judgePila asks for it only
+    // after the claimed key matched the registered one.
+    let signatureOk: boolean | undefined;
+    const signatureValid = (): boolean => (signatureOk ??= verifyPila(this.backend, f.ed25519Public, f.sender, f.x25519Public, f.signature));
+    /** Our X25519 pair for a new peer entry, when made while the lookup ran. */
+    let spare: KeyPair | undefined;
     // Synchronous when the sender's key is known; otherwise after one bounded registry lookup.
     const wait = this.keys.withKey(f.sender, (registered) => {
       if (this.closed) return;
       // No peer entry for a sender that has not proved itself: forged PILAs must not grow the table.
       const known = this.peers.get(f.sender);
-      const verdict = rules.judgePila(registered, f.ed25519Public, () => verifyPila(this.backend, f.ed25519Public, f.sender, f.x25519Public, f.signature));
+      const verdict = rules.judgePila(registered, f.ed25519Public, signatureValid);
       if (!verdict.accept) {
         if (verdict.refreshKey) this.keys.disagree(f.sender);
         this.drop(verdict.reason, known);
         return;
       }
-      this.acceptKx(f.sender, f.x25519Public, f.ed25519Public, from, relayed);
+      this.acceptKx(f.sender, f.x25519Public, f.ed25519Public, from, relayed, spare);
     });
     if (wait === 'refused') this.drop('busy', this.peers.get(f.sender));
+    else if (wait === 'queued') {
+      // A first contact waits a registry round trip for the sender's key (the lookup's request goes
+      // out in this turn's microtasks): do the CPU work the answer needs meanwhile, not after it.
+      // Nothing is stored or sent on it: the verdict still compares the claimed key with the
+      // registered one before it uses the signature check, and the pair is used only for a peer
+      // entry made by an accepted exchange (each session still gets a pair of its own). The budget
+      // above was spent before this, as it is before the check itself.
+      setImmediate(() => {
+        if (this.closed || signatureOk !== undefined) return;
+        try {
+          signatureValid();
+          if (!this.peers.has(f.sender)) spare = this.backend.x25519Generate();
+        } catch (e) {
+          this.internalFault('key exchange precheck', e, from);
+        }
+      });
+    }
   }
 
-  private acceptKx(nodeId: number, x25519: Uint8Array, ed25519: Uint8Array, from: UdpEndpoint, relayed: boolean): void {
+  private acceptKx(nodeId: number, x25519: Uint8Array, ed25519: Uint8Array, from: UdpEndpoint, relayed: boolean, spare?: KeyPair): void {
     const existing = this.peers.get(nodeId);
     const plan = rules.planKeyExchange(!!existing?.cipher, existing?.peerX25519, x25519);
     const { fresh, changed } = plan;
@@ -528,7 +551,7 @@ export class TunnelManager {
       return;
     }
     // A new peer entry gets a fresh X25519 pair of ours (one per tunnel session), answered below.
-    const mine = existing?.x25519 ?? this.backend.x25519Generate();
+    const mine = existing?.x25519 ?? spare ?? this.backend.x25519Generate();
     if (fresh || changed) {
       try {
         secret = this.backend.x25519(mine.privateKey, x25519);
