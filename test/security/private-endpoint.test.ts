@@ -36,12 +36,17 @@ describe("a private node's endpoint asked for by an untrusted peer", () => {
 
   const portOf = (a: string): string => a.slice(a.lastIndexOf(':') + 1);
 
-  it('registry lookup, resolve_hostname and find_nodes give no endpoint; resolve is refused', async () => {
+  it('registry lookup, resolve_hostname (signed or not) and find_nodes give no endpoint; resolve is refused', async () => {
     const lk = await asker.lookup(priv.nodeId);
     expect(lk.public).toBe(false);
     expect(lk.real_addr).toBeUndefined();
     expect(JSON.stringify(lk)).not.toContain(portOf(endpoint));
     expect(JSON.stringify(await asker.resolveHostname('quiet-one'))).not.toContain(portOf(endpoint));
+    // our signed form (it answers with what resolve would give the asker): no endpoint, no key
+    const signed = await asker.resolveHostname('quiet-one', undefined, { withEndpoint: true });
+    expect(signed.node_id).toBe(priv.nodeId);
+    expect(signed.real_addr).toBeUndefined();
+    expect(JSON.stringify(signed)).not.toContain(portOf(endpoint));
     const e = await asker.resolve(priv.nodeId).then(
       () => undefined,
       (x: unknown) => x,
@@ -52,8 +57,10 @@ describe("a private node's endpoint asked for by an untrusted peer", () => {
     // control: once trusted, the same question is answered
     await asker.reportTrust(priv.nodeId);
     expect((await asker.resolve(priv.nodeId)).real_addr).toBe(endpoint);
+    expect((await asker.resolveHostname('quiet-one', undefined, { withEndpoint: true })).real_addr).toBe(endpoint);
     await asker.revokeTrust(priv.nodeId);
     expect(((await asker.resolve(priv.nodeId).catch((x: unknown) => x)) as RegistryError).wireCode).toBe('permission_denied');
+    expect((await asker.resolveHostname('quiet-one', undefined, { withEndpoint: true })).real_addr).toBeUndefined();
   });
 
   // registry.md §8: the reference's `punch` returns both real_addrs without any trust check; its
