@@ -136,3 +136,36 @@ describe('nextProbeGap', () => {
     expect(rules.nextProbeGap(100, 5000)).toBe(5000);
   });
 });
+
+describe('tunnel rules: whose endpoint a punch command names', () => {
+  const at = (nodeId: number, punchRequestedAt: number, endpoint?: string, registered?: string): rules.PunchCandidate => ({ nodeId, punchRequestedAt, endpoint, registered });
+
+  it('gives it to the peer known at that address, even when another peer asked for a punch just now', () => {
+    // c dials d (asked 100 ms ago); k, a relayed peer of c, probes for a direct path and the beacon
+    // names k's endpoint to c: it is k's, not the answer to c's request for d.
+    const peers = [at(4, 900, '203.0.113.18:4000'), at(8, -Infinity, '203.0.113.26:36855')];
+    expect(rules.attributePunch(peers, '203.0.113.26:36855', 1000)).toEqual({ nodeId: 8, by: 'endpoint' });
+    expect(rules.attributePunch([at(8, -Infinity, undefined, '203.0.113.26:36855')], '203.0.113.26:36855', 1000)).toEqual({ nodeId: 8, by: 'endpoint' });
+  });
+
+  it('takes an unknown address as the answer to our latest request in the answer window', () => {
+    const peers = [at(4, 500), at(5, 900), at(6, -Infinity)];
+    expect(rules.attributePunch(peers, '198.51.100.7:5000', 1000)).toEqual({ nodeId: 5, by: 'request' });
+  });
+
+  it("does not take it as the answer for a peer known at another host (the command came for someone else's request)", () => {
+    // c dials d (asked 1 ms ago, d registered at 203.0.113.18); the command names k, a peer of c
+    // that c reached over the relay only and so knows at no address.
+    const peers = [at(4, 999, undefined, '203.0.113.18:20074'), at(8, -Infinity)];
+    expect(rules.attributePunch(peers, '203.0.113.26:51577', 1000)).toBeUndefined();
+    // d's NAT gave it another port since it registered: still d.
+    expect(rules.attributePunch(peers, '203.0.113.18:31000', 1000)).toEqual({ nodeId: 4, by: 'request' });
+    expect(rules.attributePunch([at(4, 999, '[2001:db8::4]:4000')], '[2001:db8::4]:4100', 1000)).toEqual({ nodeId: 4, by: 'request' });
+    expect(rules.attributePunch([at(4, 999, '[2001:db8::4]:4000')], '[2001:db8::5]:4000', 1000)).toBeUndefined();
+  });
+
+  it('leaves an address nobody known has and nobody asked for lately unattributed (we are the target of a new peer)', () => {
+    expect(rules.attributePunch([at(4, 1000)], '198.51.100.7:5000', 1000 + rules.PUNCH_ANSWER_WINDOW_MS)).toBeUndefined();
+    expect(rules.attributePunch([], '198.51.100.7:5000', 0)).toBeUndefined();
+  });
+});

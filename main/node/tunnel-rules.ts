@@ -35,6 +35,48 @@ export function isRetiredKey(retired: readonly Uint8Array[] | undefined, offered
   return !!retired && retired.some((k) => bytesEqual(k, offered));
 }
 
+/** What a peer entry offers to the attribution of a punch command (endpoints as `host:port` keys). */
+export interface PunchCandidate {
+  nodeId: number;
+  /** Where we send to it now, and where the registry says it is. */
+  endpoint?: string;
+  registered?: string;
+  punchRequestedAt: number;
+}
+
+/** How long after our punch request the beacon's command for it may come (it answers at once). */
+export const PUNCH_ANSWER_WINDOW_MS = 3000;
+
+const hostOf = (endpointKey: string): string => endpointKey.slice(0, endpointKey.lastIndexOf(':'));
+
+export type PunchAttribution = { nodeId: number; by: 'endpoint' | 'request' } | undefined;
+
+/**
+ * Whose endpoint a punch command names. The command carries only an address (beacon.md: the
+ * requester and the target each get the other's endpoint), so it is either the answer to a punch
+ * request of ours or a peer's request naming us as target. A peer already known at that address
+ * owns it, whenever it asked; otherwise the most recent request of ours in the answer window from
+ * a peer not known at another host. Both matter because a command for someone else's request
+ * arrives at any time (and often within milliseconds of our own request): with a window
+ * of 10 s, a command that came because a known relayed peer probed for a direct path was taken as
+ * the answer to our own dial of a third node, whose endpoint then moved to the prober's address,
+ * and the third node's key exchange (a session key of its own) reached the prober, which took it
+ * for a re-key and lost its working session (NAT lab, fleet matrix, about 1 run in 3).
+ */
+export function attributePunch(candidates: Iterable<PunchCandidate>, target: string, now: number, windowMs = PUNCH_ANSWER_WINDOW_MS): PunchAttribution {
+  let requested: PunchCandidate | undefined;
+  for (const c of candidates) {
+    if (c.endpoint === target || c.registered === target) return { nodeId: c.nodeId, by: 'endpoint' };
+    if (now - c.punchRequestedAt >= windowMs || (requested && c.punchRequestedAt <= requested.punchRequestedAt)) continue;
+    // The answer names the target as the beacon sees it: its NAT may have given it another port
+    // since it registered, rarely another address. A peer known at another address is not it.
+    const known = c.endpoint ?? c.registered;
+    if (known !== undefined && hostOf(known) !== hostOf(target)) continue;
+    requested = c;
+  }
+  return requested ? { nodeId: requested.nodeId, by: 'request' } : undefined;
+}
+
 /** A punch target the beacon may name: a port we can send to and an address of some kind. */
 export function punchTargetOk(host: string, port: number): boolean {
   return Number.isInteger(port) && port >= 1 && port <= 65535 && host.length > 0;

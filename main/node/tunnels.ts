@@ -452,28 +452,25 @@ export class TunnelManager {
       if (this.punchTargets.size > 256) {
         for (const [k, t] of this.punchTargets) if (now - t > 30_000) this.punchTargets.delete(k);
       }
-      // If we asked for this punch, the command carries our target's current endpoint: prefer the
-      // peer already known at that endpoint, else the most recent request.
-      let best: Peer | undefined;
-      for (const p of this.peers.values()) {
-        if (now - p.punchRequestedAt >= 10_000) continue;
-        if (p.endpoint && endpointKey(p.endpoint) === endpointKey(target)) {
-          best = p;
-          break;
-        }
-        if (!best || p.punchRequestedAt > best.punchRequestedAt) best = p;
-      }
-      if (best) {
-        best.endpoint = target;
-        best.punchInvolved = true;
-        if (best.establishing) this.opts.onDialStage?.({ stage: 'endpoint', nodeId: best.nodeId, elapsedMs: now - best.establishing.started, endpoint: formatEndpoint(target), source: 'beacon' });
-        this.maybeSendKx(best, true, target);
-      } else {
-        // We are the punch target: someone wants to reach us; a PILA of ours through the fresh
-        // mapping lets a relayed peer upgrade sooner.
-        for (const p of this.peers.values()) {
-          if (p.relay && p.endpoint && endpointKey(p.endpoint) === endpointKey(target)) this.maybeSendKx(p, true, target);
-        }
+      // The command names either our target's current endpoint (the answer to a punch request of
+      // ours) or the endpoint of a peer whose request names us: rules.attributePunch says whose.
+      const candidates = Array.from(this.peers.values(), (p) => ({
+        nodeId: p.nodeId,
+        endpoint: p.endpoint && endpointKey(p.endpoint),
+        registered: p.registered && endpointKey(p.registered),
+        punchRequestedAt: p.punchRequestedAt,
+      }));
+      const who = rules.attributePunch(candidates, endpointKey(target), now);
+      const p = who && this.peers.get(who.nodeId);
+      if (p && (who.by === 'request' || now - p.punchRequestedAt < rules.PUNCH_ANSWER_WINDOW_MS)) {
+        p.endpoint = target;
+        p.punchInvolved = true;
+        if (p.establishing) this.opts.onDialStage?.({ stage: 'endpoint', nodeId: p.nodeId, elapsedMs: now - p.establishing.started, endpoint: formatEndpoint(target), source: 'beacon' });
+        this.maybeSendKx(p, true, target);
+      } else if (p?.relay) {
+        // We are the punch target of a relayed peer probing for a direct path: a PILA of ours
+        // through the fresh mapping lets it upgrade sooner.
+        this.maybeSendKx(p, true, target);
       }
       return;
     }

@@ -47,6 +47,8 @@
 import { execFile, execFileSync, spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
@@ -247,6 +249,16 @@ export class LabProcess {
       });
     });
     this.stdoutDone = !child.stdout;
+    // PILOT_LAB_LOGS=<dir>: every line of every lab process (stdout and stderr) also goes to
+    // <dir>/<label>.log, to read after a failed run (the error messages carry only a tail).
+    const logDir = process.env['PILOT_LAB_LOGS'];
+    const logTo = logDir ? createWriteStream(join(logDir, `${label.replace(/[^\w.-]/g, '_')}.log`), { flags: 'a' }) : undefined;
+    logTo?.on('error', () => {});
+    if (logTo) {
+      child.stdout?.on('data', (b: Buffer) => logTo.write(b));
+      child.stderr?.on('data', (b: Buffer) => logTo.write(b));
+      child.once('exit', () => logTo.end());
+    }
     if (child.stdout) {
       const rl = createInterface({ input: child.stdout });
       rl.on('line', (line) => {
