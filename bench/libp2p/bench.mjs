@@ -40,23 +40,16 @@ async function libp2pNode(kind, listen) {
 
 // ---- a byte stream over either library: send with backpressure, read exactly n bytes, end ----------
 
-/** Wraps a libp2p Stream. */
-function wrapLibp2p(stream) {
+/** Bytes as they arrive; `read(n)` resolves with exactly the next n. */
+function byteQueue() {
   const chunks = [];
   let have = 0;
   let want = null;
-  stream.addEventListener('message', (e) => {
-    const d = e.data.subarray ? e.data.subarray() : e.data;
-    chunks.push(d);
-    have += d.byteLength;
-    if (want && have >= want.n) want.resolve();
-  });
   return {
-    async write(buf) {
-      if (!stream.send(buf)) await stream.onDrain();
-    },
-    async end() {
-      await stream.close();
+    push(d) {
+      chunks.push(d);
+      have += d.byteLength;
+      if (want && have >= want.n) want.resolve();
     },
     read(n) {
       return new Promise((resolve) => {
@@ -71,6 +64,21 @@ function wrapLibp2p(stream) {
         else want = { n, resolve: done };
       });
     },
+  };
+}
+
+/** Wraps a libp2p Stream. */
+function wrapLibp2p(stream) {
+  const q = byteQueue();
+  stream.addEventListener('message', (e) => q.push(e.data.subarray ? e.data.subarray() : e.data));
+  return {
+    async write(buf) {
+      if (!stream.send(buf)) await stream.onDrain();
+    },
+    async end() {
+      await stream.close();
+    },
+    read: q.read,
     close() {
       stream.abort(new Error('done'));
     },
@@ -79,15 +87,9 @@ function wrapLibp2p(stream) {
 
 /** Wraps a net.Socket with the same surface. */
 function wrapSocket(sock) {
-  const chunks = [];
-  let have = 0;
-  let want = null;
+  const q = byteQueue();
   sock.setNoDelay(true);
-  sock.on('data', (d) => {
-    chunks.push(d);
-    have += d.length;
-    if (want && have >= want.n) want.resolve();
-  });
+  sock.on('data', (d) => q.push(d));
   return {
     async write(buf) {
       if (!sock.write(buf)) await new Promise((r) => sock.once('drain', r));
@@ -95,19 +97,7 @@ function wrapSocket(sock) {
     async end() {
       sock.end();
     },
-    read(n) {
-      return new Promise((resolve) => {
-        const done = () => {
-          want = null;
-          const all = Buffer.concat(chunks.splice(0));
-          have = all.length - n;
-          if (have > 0) chunks.push(all.subarray(n));
-          resolve(all.subarray(0, n));
-        };
-        if (have >= n) done();
-        else want = { n, resolve: done };
-      });
-    },
+    read: q.read,
     close() {
       sock.destroy();
     },
