@@ -732,22 +732,16 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   /** Opens a stream to `target:port`. */
   async dial(target: Address | number, port: number, timeoutMs = 30_000, opts: { parent?: ParentLike } = {}): Promise<PilotStream> {
     const addr = typeof target === 'number' ? backboneAddress(target) : target;
-    // The stream's lifetime span (one per stream, never per segment): dial → close. Over a tunnel
-    // that is up it is made right after the SYN left, with the dial's start time: starting a span
-    // costs ~0.1 ms in a process that was idle, which then overlaps the SYN's round trip instead of
-    // delaying the SYN. Otherwise first: it is the parent of the tunnel's establishment.
-    const attrs = { 'peer.node_id': addr.node, 'stream.port': port };
-    const at = this.tracer.mark();
-    const early = this.tunnelsValue?.isReady(addr.node) ? undefined : this.tracer.start('stream', opts.parent, attrs, 'client');
+    // The stream's lifetime span (one per stream, never per segment): dial → close.
+    const span = this.tracer.start('stream', opts.parent, { 'peer.node_id': addr.node, 'stream.port': port }, 'client');
     let conn: StreamConnection;
     try {
-      if (early) await this.ensureTunnel(addr.node, early);
+      await this.ensureTunnel(addr.node, span);
       conn = this.table.dial(addr, port, this.clock.now(), { relayFallback: false });
     } catch (e) {
-      (early ?? this.tracer.start('stream', opts.parent, attrs, 'client', at)).fail(e);
+      span.fail(e);
       throw e;
     }
-    const span = early ?? this.tracer.start('stream', opts.parent, attrs, 'client', at);
     if (span.recording) this.streamSpans.set(conn, span);
     const p = new Promise<PilotStream>((resolve, reject) => this.dialWaiters.set(conn, { resolve, reject }));
     this.rearm();

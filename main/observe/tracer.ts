@@ -208,27 +208,15 @@ export class Tracer {
    * Starts a span. Parent: `parent` when given and valid, else the active OTel context's span,
    * else none (a new trace).
    */
-  start(name: string, parent?: ParentLike, attrs?: Attrs, kind?: SpanKindName, at?: number): Span {
+  start(name: string, parent?: ParentLike, attrs?: Attrs, kind?: SpanKindName): Span {
     const otel = this.otel;
     if (!otel) return NOOP_SPAN;
     const ctx = parentContext(parent);
     const options: Parameters<typeof otel.startSpan>[1] = {};
     if (attrs) options.attributes = attrs;
     if (kind) options.kind = KIND[kind];
-    // `at` (from mark()): a span started after the fact, with the time its work began. On the real
-    // clock a number up to performance.now() is read by OpenTelemetry as a performance timestamp.
-    if (at !== undefined) options.startTime = this.now ? millisToHrTime(at) : at;
-    else if (this.now) options.startTime = millisToHrTime(this.now());
+    if (this.now) options.startTime = millisToHrTime(this.now());
     return new RealSpan(this, otel.startSpan(name, options, ctx), this.now);
-  }
-
-  /**
-   * The time now on the spans' clock, for `start(..., at)`: a span whose start is recorded later,
-   * when making it at once would delay the work it describes (a span start costs ~0.1 ms in a
-   * process that was idle).
-   */
-  mark(): number {
-    return this.now ? this.now() : performance.now();
   }
 
   /** Runs `fn` inside a span (child of `parent` when given); the span ends with the outcome. */
