@@ -298,8 +298,11 @@ export class IpcServer {
         return;
       case 'resolve_hostname':
         this.ordered(c, 'resolve_hostname_ok', async () => {
-          const r = await registryOp('resolve_hostname', () => node.registry.resolveHostname(m.hostname));
-          return { cmd: 'resolve_hostname_ok', json: jsonBytes({ ...r, type: 'resolve_hostname_ok' }) };
+          // Through the node: the hostname goes to its peer record, and the endpoint our registry adds
+          // to a signed request serves the dial that usually follows (pilotctl ping <hostname>).
+          const r = await registryOp('resolve_hostname', () => node.resolveHostname(m.hostname));
+          // The reference's reply fields only (the endpoint and key extensions stay in the daemon).
+          return { cmd: 'resolve_hostname_ok', json: jsonBytes({ type: 'resolve_hostname_ok', node_id: r.node_id, address: r.address, public: r.public, hostname: r.hostname }) };
         });
         return;
       case 'set_hostname':

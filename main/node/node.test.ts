@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
 import { startBackbone, type Backbone } from '../backbone';
 import { Identity } from '../crypto';
 import { silentLogger } from '../util/log';
@@ -121,6 +121,8 @@ describe('PilotNode over real sockets', () => {
       expect(spans.filter((x) => x.name === 'registry.lookup')).toHaveLength(0);
       expect(c.tunnels.keyLookupCount).toBe(0);
       expect(c.tunnels.peerInfo(b.nodeId)).toMatchObject({ encrypted: true, authenticated: true });
+      // The peer's record (hostname, tags) is still filled: by one lookup after the dial, outside it.
+      await vi.waitFor(() => expect(c.peers.get(b.nodeId)).toMatchObject({ hostname: 'bravo', lastRefreshed: expect.any(Number) }));
     } finally {
       await c.stop();
     }

@@ -25,6 +25,7 @@ import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
 import { fromBase64 } from '../util/bytes';
 import { RegistryClient, type EventSubscription } from './registry-client';
+import type { ResolveHostnameOk } from '../wire/registry';
 import { parseAddressList } from './backbone-failover';
 import { BeaconClient } from './beacon-client';
 import { PilotStream, type StreamDriver } from './stream';
@@ -69,6 +70,8 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   private readonly pingWaiters = new Map<number, { resolve: (rtt: number) => void; sentAt: number }>();
   private pingSeq = 1;
   readonly peers = new Map<number, PeerRecord>();
+  /** Nodes whose record a background lookup is filling (backfillPeerRecord). */
+  private readonly backfilling = new Set<number>();
   /** Endpoints a signed resolve_hostname gave (resolveTarget), for the dial that follows: taken once, fresh for RESOLVED_ENDPOINT_MS. */
   private readonly resolvedEndpoints = new Map<number, { endpoint: UdpEndpoint; at: number }>();
   readonly counters = { badPackets: 0, controlPings: 0, datagramsIn: 0, datagramsOut: 0, refusedUntrusted: 0 };
@@ -449,6 +452,23 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 
   // ---- targets and tunnels --------------------------------------------------------------------
 
+  /**
+   * A hostname at the registry, signed once we are registered: our registry then answers with the
+   * endpoint and key too (what `resolve` would say), kept for the dial that usually follows (one
+   * registry round trip instead of two). The hostname goes to the node's peer record either way:
+   * a dial no longer looks the key up (resolve carries it), which is where it used to come from.
+   */
+  async resolveHostname(hostname: string, parent?: ParentLike): Promise<ResolveHostnameOk> {
+    const r = await this.registry.resolveHostname(hostname, parent, { withEndpoint: this.nodeIdValue !== 0 });
+    this.peerRecord(r.node_id).hostname = r.hostname;
+    const endpoint = this.noteResolved(r.node_id, r);
+    if (endpoint) {
+      if (this.resolvedEndpoints.size >= MAX_RESOLVED_ENDPOINTS) this.resolvedEndpoints.clear();
+      this.resolvedEndpoints.set(r.node_id, { endpoint, at: this.clock.now() });
+    }
+    return r;
+  }
+
   /** `0:0000.0000.0007`, a decimal node id, or a hostname (resolved at the registry). */
   async resolveTarget(text: string, parent?: ParentLike): Promise<ResolvedTarget> {
     const t = text.trim();
@@ -462,16 +482,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       return { nodeId: n, address: backboneAddress(n) };
     }
     try {
-      // Signed once registered: our registry then answers with the endpoint and key too (what
-      // `resolve` would say), kept for the dial that usually follows: one registry round trip
-      // instead of two for a dial by hostname.
-      const r = await this.registry.resolveHostname(t, parent, { withEndpoint: this.nodeIdValue !== 0 });
-      this.peerRecord(r.node_id).hostname = r.hostname;
-      const endpoint = this.noteResolved(r.node_id, r);
-      if (endpoint) {
-        if (this.resolvedEndpoints.size >= MAX_RESOLVED_ENDPOINTS) this.resolvedEndpoints.clear();
-        this.resolvedEndpoints.set(r.node_id, { endpoint, at: this.clock.now() });
-      }
+      const r = await this.resolveHostname(t, parent);
       return { nodeId: r.node_id, address: backboneAddress(r.node_id), hostname: r.hostname };
     } catch (e) {
       if (isPilotError(e) && e.code !== 'connection_failed' && e.code !== 'timeout') {
@@ -538,6 +549,27 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     }
     this.dials.keyExchange(nodeId);
     await tunnels.ensure(nodeId, endpoint);
+    this.backfillPeerRecord(nodeId);
+  }
+
+  /**
+   * A peer's hostname, tags and groups, looked up once, in the background, after a dial that did not
+   * need the lookup for the peer's key (our registry's resolve carries the key): off the dial's path,
+   * yet `peers` and the console still name the peer and show its tags.
+   */
+  private backfillPeerRecord(nodeId: number): void {
+    if (this.peers.get(nodeId)?.lastRefreshed !== undefined || this.backfilling.has(nodeId) || !this.registryValue) return;
+    this.backfilling.add(nodeId);
+    this.registryValue.lookup(nodeId).then(
+      (r) => {
+        this.backfilling.delete(nodeId);
+        this.notePeerRecord(nodeId, r);
+      },
+      (e: unknown) => {
+        this.backfilling.delete(nodeId);
+        this.log.debug('peer record lookup failed', { peer: nodeId, error: String(e) });
+      },
+    );
   }
 
   // ---- streams -----------------------------------------------------------------------------
