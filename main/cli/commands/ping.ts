@@ -24,6 +24,10 @@ export async function ping(ctx: CommandContext): Promise<CommandResult> {
   const timeoutMs = Math.min(parseTimeout(ctx, 30_000), 600_000);
   return withDaemon(ctx, async (c) => {
     const t = await resolveTarget(ctx, c, x);
+    // From here on Ctrl-C ends the run with its summary (as ping(8) does). Said before the first line
+    // is out: a signal right after it must not take the default exit (130) while the control ping
+    // finds out whether the daemon has our IPC extension.
+    ctx.interrupted.catch(() => undefined);
     if (!ctx.json) ctx.out(`PING ${t.text}\n`);
     const printed = new Set<number>();
     let report: PingReport;
