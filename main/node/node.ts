@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { PilotError, isPilotError } from '../../shared/errors';
-import { backboneAddress, formatAddress, parseAddress, PORTS, type Address } from '../../shared/address';
+import { backboneAddress, formatAddress, PORTS, type Address } from '../../shared/address';
 import { getCrypto, type CryptoBackend, type Identity } from '../crypto';
 import {
   decodePacket,
@@ -23,8 +23,8 @@ import type { BeaconMessage } from '../wire/beacon';
 import { ConnectionTable, type CloseReason, type Segment, type StreamConnection } from '../transport';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock';
 import { silentLogger, type Logger } from '../util/log';
-import { fromBase64 } from '../util/bytes';
 import { RegistryClient, type EventSubscription } from './registry-client';
+import { PeerDirectory } from './peer-directory';
 import type { ResolveHostnameOk } from '../wire/registry';
 import { parseAddressList } from './backbone-failover';
 import { BeaconClient } from './beacon-client';
@@ -69,11 +69,9 @@ export class PilotNode extends EventEmitter<NodeEvents> {
   private readonly portListeners = new Map<number, Listener>();
   private readonly pingWaiters = new Map<number, { resolve: (rtt: number) => void; sentAt: number }>();
   private pingSeq = 1;
-  readonly peers = new Map<number, PeerRecord>();
-  /** Nodes whose record a background lookup is filling (backfillPeerRecord). */
-  private readonly backfilling = new Set<number>();
-  /** Endpoints a signed resolve_hostname gave (resolveTarget), for the dial that follows: taken once, fresh for RESOLVED_ENDPOINT_MS. */
-  private readonly resolvedEndpoints = new Map<number, { endpoint: UdpEndpoint; at: number }>();
+  /** Peer records (PeerDirectory): hostname, tags, groups, NAT flag, key, RTTs. */
+  readonly peers: Map<number, PeerRecord>;
+  private readonly directory: PeerDirectory;
   readonly counters = { badPackets: 0, controlPings: 0, datagramsIn: 0, datagramsOut: 0, refusedUntrusted: 0 };
   /**
    * Called with every control ping's measured RTT (milliseconds) as its reply arrives (metrics:
@@ -106,6 +104,15 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       opts.tracer ??
       new Tracer(() => this.hostname || this.addressText(), { enabled: opts.tracing ?? true, address: () => this.addressText() });
     this.dials = new DialTracing(this.tracer, () => this.clock.now());
+    this.directory = new PeerDirectory({
+      clock: this.clock,
+      log: this.log,
+      registry: () => this.registryValue,
+      tunnels: () => this.tunnels,
+      nodeId: () => this.nodeIdValue,
+      dialParent: (id) => this.dials.current(id),
+    });
+    this.peers = this.directory.records;
     this.table = this.makeTable();
     this.driver = {
       write: (conn, data) => {
@@ -214,7 +221,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
       beacon,
       isBeacon: (from) => beacons.isBeacon(from),
       encrypt: this.opts.encrypt ?? true,
-      lookupKey: (id) => this.lookupKey(id),
+      lookupKey: (id) => this.directory.lookupKey(id),
       onPacket: (pkt, from) => this.onPacket(pkt, from),
       onBeacon: (m, from) => this.onBeacon(m, from),
       onEvent: (ev) => this.onTunnelEvent(ev),
@@ -419,77 +426,20 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  private async lookupKey(nodeId: number): Promise<Uint8Array | undefined> {
-    try {
-      const r = await this.registry.lookup(nodeId, this.dials.current(nodeId));
-      this.notePeerRecord(nodeId, r);
-      return fromBase64(r.public_key, 32);
-    } catch (e) {
-      this.log.debug('key lookup failed', { peer: nodeId, error: String(e) });
-      return undefined;
-    }
-  }
-
-  private notePeerRecord(nodeId: number, r: { hostname?: string; tags?: string[]; public_key?: string; networks?: number[]; behind_nat?: boolean }): PeerRecord {
-    const p = this.peerRecord(nodeId);
-    if (r.behind_nat !== undefined) p.behindNat = r.behind_nat;
-    if (r.hostname !== undefined) p.hostname = r.hostname;
-    if (r.tags) p.tags = r.tags;
-    if (r.public_key) p.publicKey = r.public_key;
-    if (r.networks) p.networks = r.networks;
-    p.lastRefreshed = this.clock.now();
-    return p;
-  }
-
   peerRecord(nodeId: number): PeerRecord {
-    let p = this.peers.get(nodeId);
-    if (!p) {
-      p = { nodeId, tags: [], networks: [], rtt: [] };
-      this.peers.set(nodeId, p);
-    }
-    return p;
+    return this.directory.record(nodeId);
   }
 
   // ---- targets and tunnels --------------------------------------------------------------------
 
-  /**
-   * A hostname at the registry, signed once we are registered: our registry then answers with the
-   * endpoint and key too (what `resolve` would say), kept for the dial that usually follows (one
-   * registry round trip instead of two). The hostname goes to the node's peer record either way:
-   * a dial no longer looks the key up (resolve carries it), which is where it used to come from.
-   */
-  async resolveHostname(hostname: string, parent?: ParentLike): Promise<ResolveHostnameOk> {
-    const r = await this.registry.resolveHostname(hostname, parent, { withEndpoint: this.nodeIdValue !== 0 });
-    this.peerRecord(r.node_id).hostname = r.hostname;
-    const endpoint = this.noteResolved(r.node_id, r);
-    if (endpoint) {
-      if (this.resolvedEndpoints.size >= MAX_RESOLVED_ENDPOINTS) this.resolvedEndpoints.clear();
-      this.resolvedEndpoints.set(r.node_id, { endpoint, at: this.clock.now() });
-    }
-    return r;
+  /** A hostname at the registry (PeerDirectory.resolveHostname: signed, its endpoint kept for the dial that follows). */
+  resolveHostname(hostname: string, parent?: ParentLike): Promise<ResolveHostnameOk> {
+    return this.directory.resolveHostname(hostname, parent);
   }
 
   /** `0:0000.0000.0007`, a decimal node id, or a hostname (resolved at the registry). */
-  async resolveTarget(text: string, parent?: ParentLike): Promise<ResolvedTarget> {
-    const t = text.trim();
-    if (t.includes(':')) {
-      const a = parseAddress(t);
-      return { nodeId: a.node, address: a };
-    }
-    if (/^\d+$/.test(t)) {
-      const n = Number(t);
-      if (n < 1 || n > 0xffffffff) throw new PilotError('invalid_argument', `node id out of range: ${t}`, 'node ids are 1..4294967295');
-      return { nodeId: n, address: backboneAddress(n) };
-    }
-    try {
-      const r = await this.resolveHostname(t, parent);
-      return { nodeId: r.node_id, address: backboneAddress(r.node_id), hostname: r.hostname };
-    } catch (e) {
-      if (isPilotError(e) && e.code !== 'connection_failed' && e.code !== 'timeout') {
-        throw new PilotError('not_found', `cannot resolve "${t}" — is the hostname correct?`, 'list hostnames and tags with: pilotctl find --tag <tag>');
-      }
-      throw e;
-    }
+  resolveTarget(text: string, parent?: ParentLike): Promise<ResolvedTarget> {
+    return this.directory.resolveTarget(text, parent);
   }
 
   /** Makes sure frames can flow to `nodeId` (resolve at the registry, then key exchange / punch / relay). */
@@ -507,40 +457,11 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     }
   }
 
-  /** The endpoint `resolve` gives for `nodeId` (its key and NAT flag noted on the way). */
-  private async resolveEndpoint(nodeId: number, span: Span | undefined): Promise<UdpEndpoint | undefined> {
-    try {
-      return this.noteResolved(nodeId, await this.registry.resolve(nodeId, span));
-    } catch (e) {
-      if (isPilotError(e) && (e.code === 'connection_failed' || e.code === 'timeout')) throw e;
-      throw new PilotError(
-        'permission_denied',
-        `cannot reach node ${nodeId}: the registry will not give out its endpoint (it is private, or unknown)`,
-        `ask for trust first: pilotctl handshake ${nodeId} "reason"`,
-      );
-    }
-  }
-
-  /**
-   * What a resolve (or a signed resolve_hostname) said about a node: its registered key goes to the
-   * tunnel layer (to judge its key exchange without a lookup), its NAT flag to the peer record; the
-   * endpoint is returned.
-   */
-  private noteResolved(nodeId: number, r: { real_addr?: string; public_key?: string; behind_nat?: boolean }): UdpEndpoint | undefined {
-    if (r.public_key !== undefined) this.tunnels.rememberKey(nodeId, fromBase64(r.public_key, 32));
-    if (r.behind_nat !== undefined) this.peerRecord(nodeId).behindNat = r.behind_nat;
-    return r.real_addr === undefined ? undefined : parseEndpoint(r.real_addr);
-  }
-
   private async establish(nodeId: number, span: Span | undefined): Promise<void> {
     const tunnels = this.tunnels;
     let endpoint: UdpEndpoint | undefined;
     if (!tunnels.hasPeer(nodeId) || !tunnels.peerInfo(nodeId)?.endpoint) {
-      // An endpoint a signed resolve_hostname gave just before (resolveTarget): no resolve.
-      const early = this.resolvedEndpoints.get(nodeId);
-      this.resolvedEndpoints.delete(nodeId);
-      if (early && this.clock.now() - early.at < RESOLVED_ENDPOINT_MS) endpoint = early.endpoint;
-      else endpoint = await this.resolveEndpoint(nodeId, span);
+      endpoint = await this.directory.dialEndpoint(nodeId, span);
       // The peer's answer to our key exchange is judged against its registered key. Our registry
       // gave it with the endpoint (the public_key extension of resolve_ok / resolve_hostname_ok):
       // known now, nothing to do. From one that did not (the reference), the lookup starts here,
@@ -549,27 +470,7 @@ export class PilotNode extends EventEmitter<NodeEvents> {
     }
     this.dials.keyExchange(nodeId);
     await tunnels.ensure(nodeId, endpoint);
-    this.backfillPeerRecord(nodeId);
-  }
-
-  /**
-   * A peer's hostname, tags and groups, looked up once, in the background, after a dial that did not
-   * need the lookup for the peer's key (our registry's resolve carries the key): off the dial's path,
-   * yet `peers` and the console still name the peer and show its tags.
-   */
-  private backfillPeerRecord(nodeId: number): void {
-    if (this.peers.get(nodeId)?.lastRefreshed !== undefined || this.backfilling.has(nodeId) || !this.registryValue) return;
-    this.backfilling.add(nodeId);
-    this.registryValue.lookup(nodeId).then(
-      (r) => {
-        this.backfilling.delete(nodeId);
-        this.notePeerRecord(nodeId, r);
-      },
-      (e: unknown) => {
-        this.backfilling.delete(nodeId);
-        this.log.debug('peer record lookup failed', { peer: nodeId, error: String(e) });
-      },
-    );
+    this.directory.backfill(nodeId);
   }
 
   // ---- streams -----------------------------------------------------------------------------
@@ -970,8 +871,6 @@ export class PilotNode extends EventEmitter<NodeEvents> {
 /** The source port our control pings use; replies come back to it. */
 const PING_REPLY_PORT = 65535;
 /** How long an endpoint from resolveTarget stands in for a resolve, and how many are kept. */
-const RESOLVED_ENDPOINT_MS = 10_000;
-const MAX_RESOLVED_ENDPOINTS = 256;
 
 function dialError(reason: CloseReason, conn: StreamConnection): PilotError {
   const where = `${formatAddress(conn.remoteAddr)}:${conn.remotePort}`;
