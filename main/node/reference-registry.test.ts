@@ -1,13 +1,12 @@
 import dgram from 'node:dgram';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backboneAddress } from '../../shared/address';
+import { backboneAddress, formatAddress } from '../../shared/address';
 import { Identity } from '../crypto';
 import { createLogger, type LogRecord } from '../util/log';
-import { FrameDecoder, decodeJson, encodeJsonFrame } from '../wire/framing';
 import { PilotNode } from './node';
 import { RegistryError } from './registry-client';
 import { registryErrorMeaning } from './registry-errors';
+import { scriptedRegistry, type ScriptedRegistry } from './testing/scripted-registry';
 
 // Issue 15, "Reference registry replies": a reference registry answers a refusal with a bare
 // `{"error":"<reason>","type":"error"}` (no code; the documented version always says "request
@@ -53,17 +52,13 @@ describe('registry error replies: meaning', () => {
  * of anyone else is refused with `reason`, and every type it does not know (our extensions)
  * gets the bare error `unknown`.
  */
-async function referenceRegistry(opts: { resolveRefusal: string; unknown: string }) {
-  const seen: string[] = [];
-  const sockets = new Set<net.Socket>();
+async function referenceRegistry(opts: { resolveRefusal: string; unknown: string }): Promise<ScriptedRegistry> {
   const keys = new Map<number, string>();
   let next = 1;
-  const answer = (m: Record<string, unknown>): Record<string, unknown> => {
-    const type = String(m['type']);
-    seen.push(type);
-    const err = (error: string): Record<string, unknown> => ({ error, type: 'error' });
-    const addr = (id: number): string => `0:0000.${(id >>> 16).toString(16).toUpperCase().padStart(4, '0')}.${(id & 0xffff).toString(16).toUpperCase().padStart(4, '0')}`;
-    switch (type) {
+  const err = (error: string): Record<string, unknown> => ({ error, type: 'error' });
+  const addr = (id: number): string => formatAddress(backboneAddress(id));
+  return scriptedRegistry((m) => {
+    switch (m['type']) {
       case 'register': {
         const id = next++;
         keys.set(id, String(m['public_key']));
@@ -88,26 +83,7 @@ async function referenceRegistry(opts: { resolveRefusal: string; unknown: string
       default:
         return err(opts.unknown);
     }
-  };
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    const dec = new FrameDecoder();
-    s.on('data', (c: Buffer) => {
-      for (const f of dec.push(new Uint8Array(c))) s.write(encodeJsonFrame(answer(decodeJson(f) as Record<string, unknown>)));
-    });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    count: (type: string): number => seen.filter((t) => t === type).length,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,48 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import net from 'node:net';
 import { isPilotError } from '../../shared/errors';
-import { FrameDecoder, decodeJson, encodeJsonFrame } from '../wire/framing';
 import { newIdentity } from '../backbone/testing/helpers';
 import { RegistryClient } from './registry-client';
+import { scriptedRegistry, type ScriptedAnswer } from './testing/scripted-registry';
 
 // The registry client's failover over real TCP sockets, against two scripted registries (each
 // answers with its own marker so the test sees which one replied). The feature test with real
 // backbone instances sharing an etcd directory is test/etcd/failover.test.ts.
-
-type Answer = Record<string, unknown> | 'close';
-
-async function scriptedRegistry(name: string, answer: (msg: Record<string, unknown>) => Answer) {
-  const seen: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => undefined);
-    const dec = new FrameDecoder();
-    s.on('data', (c: Buffer) => {
-      for (const f of dec.push(new Uint8Array(c))) {
-        const m = decodeJson(f) as Record<string, unknown>;
-        seen.push(String(m['type']));
-        const r = answer(m);
-        if (r === 'close') s.destroy();
-        else s.write(encodeJsonFrame(r));
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    name,
-    address: `127.0.0.1:${port}`,
-    seen,
-    /** Like a killed process: every connection reset, nothing listening any more. */
-    kill: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.resetAndDestroy();
-        server.close(() => r());
-      }),
-  };
-}
 
 const KEY = 'q'.repeat(43) + '=';
 /** A lookup_ok whose hostname says which registry answered. */
@@ -57,8 +21,8 @@ const lookupOk = (id: number, by: string): Record<string, unknown> => ({
   polo_score: 0,
 });
 
-function standard(name: string, overrides: Record<string, (m: Record<string, unknown>) => Answer> = {}) {
-  return scriptedRegistry(name, (m) => {
+function standard(name: string, overrides: Record<string, (m: Record<string, unknown>) => ScriptedAnswer> = {}) {
+  return scriptedRegistry((m) => {
     const o = overrides[String(m['type'])];
     if (o) return o(m);
     switch (m['type']) {
